@@ -1,0 +1,372 @@
+"""The VPC every other component lives in: three subnet tiers per AZ, NAT, endpoints, flow logs."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Final, Literal
+
+import pulumi
+import pulumi_aws as aws
+
+NatGatewayMode = Literal["none", "single", "per-az"]
+
+# Interface endpoints Fargate tasks in private subnets need when they should not depend on NAT:
+# image manifests (ecr.api) and layers' auth (ecr.dkr; the layers themselves come from S3 through
+# the gateway endpoint), logs, secrets injected at start, and ECS Exec's session channel.
+INTERFACE_ENDPOINT_SERVICES: Final = ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssmmessages")
+
+# A /16 is cut into four equal blocks (private, isolated, public, spare), each into 8 AZ slots, so
+# a /16 yields /21 subnets (2,043 usable IPs each for Fargate ENIs) and a /22 still yields /27s.
+_TIER_BLOCK: Final = {"private": 0, "isolated": 1, "public": 2}
+_MAX_AZ_SLOTS: Final = 8
+
+SubnetTier = Literal["public", "private", "isolated"]
+
+
+def subnet_cidrs(vpc_cidr: str, tier: SubnetTier, az_count: int) -> list[str]:
+    """Deterministic, non-overlapping subnet CIDRs for one tier, one per AZ."""
+    network = ipaddress.IPv4Network(vpc_cidr)
+    blocks = list(network.subnets(prefixlen_diff=2))
+    slots = list(blocks[_TIER_BLOCK[tier]].subnets(prefixlen_diff=3))
+    if az_count > _MAX_AZ_SLOTS:
+        raise ValueError(f"az_count {az_count} exceeds the {_MAX_AZ_SLOTS} slots per tier")
+    return [str(s) for s in slots[:az_count]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AdoptedVpc:
+    """IDs of an existing VPC to use as is (nothing in it is created or changed)."""
+
+    vpc_id: str
+    public_subnet_ids: Sequence[str]
+    private_subnet_ids: Sequence[str]
+    isolated_subnet_ids: Sequence[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class NetworkArgs:
+    """Settings for the platform VPC."""
+
+    availability_zones: Sequence[str]
+    """AZ names to span, resolved before construction (the count decides how many subnets exist)."""
+    cidr_block: str = "10.0.0.0/16"
+    """IPv4 CIDR of the VPC; /16 to /22."""
+    nat_gateways: NatGatewayMode = "single"
+    """``per-az`` keeps private subnets online through an AZ outage; ``single`` is the cheap dev shape."""
+    vpc_endpoints: bool = True
+    """Interface endpoints + S3 gateway endpoint so image pulls and logs bypass NAT."""
+    flow_logs: bool = False
+    """Capture all traffic metadata to CloudWatch Logs."""
+    log_retention_days: int = 30
+    """Retention of the flow log group."""
+    adopt: AdoptedVpc | None = None
+    """Use an existing VPC instead of creating one."""
+    name_tags: dict[str, str] = field(default_factory=dict)
+    """Extra tags for the VPC itself (provider default tags apply everywhere already)."""
+
+    def __post_init__(self) -> None:
+        az_count = len(self.availability_zones)
+        if not 2 <= az_count <= 6:
+            raise ValueError(f"availability_zones: {az_count} given; between 2 and 6 are allowed")
+        if len(set(self.availability_zones)) != az_count:
+            raise ValueError(f"availability_zones: duplicates in {list(self.availability_zones)}")
+        prefix = ipaddress.IPv4Network(self.cidr_block).prefixlen
+        if not 16 <= prefix <= 22:
+            raise ValueError(f"cidr_block: {self.cidr_block} must have a prefix from /16 to /22")
+        if self.nat_gateways not in ("none", "single", "per-az"):
+            raise ValueError(f"nat_gateways: {self.nat_gateways!r}; allowed: none, single, per-az")
+        if self.adopt is not None:
+            for tier in ("public_subnet_ids", "private_subnet_ids", "isolated_subnet_ids"):
+                if len(getattr(self.adopt, tier)) != az_count:
+                    raise ValueError(f"adopt.{tier}: one subnet per AZ ({az_count}) is required")
+
+
+class Network(pulumi.ComponentResource):
+    """A VPC with public, private (app) and isolated (data) subnets in each AZ.
+
+    Public subnets hold load balancers and NAT gateways; private subnets hold Fargate tasks (egress
+    through NAT and the VPC endpoints); isolated subnets hold ElastiCache and RDS and have no route
+    to the internet at all.
+    """
+
+    vpc_id: pulumi.Output[str]
+    """ID of the VPC."""
+    vpc_cidr: pulumi.Output[str]
+    """CIDR of the VPC (for rules that admit the whole VPC, e.g. the endpoints)."""
+    availability_zones: list[str]
+    """AZ names, in subnet order (plain values: consumers size per-AZ resources from them)."""
+    public_subnet_ids: list[pulumi.Output[str]]
+    """One public subnet per AZ."""
+    private_subnet_ids: list[pulumi.Output[str]]
+    """One private (app) subnet per AZ."""
+    isolated_subnet_ids: list[pulumi.Output[str]]
+    """One isolated (data) subnet per AZ."""
+    public_route_table_id: pulumi.Output[str] | None
+    """Route table of the public subnets (None for an adopted VPC)."""
+    private_route_table_ids: list[pulumi.Output[str]]
+    """Route table per private subnet (empty for an adopted VPC)."""
+    internet_gateway_id: pulumi.Output[str] | None
+    """The internet gateway (None for an adopted VPC)."""
+    nat_gateway_ids: list[pulumi.Output[str]]
+    """NAT gateways created: none, one, or one per AZ."""
+    endpoint_security_group_id: pulumi.Output[str] | None
+    """Security group of the interface endpoints (443 from the VPC), when endpoints are on."""
+
+    def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("platform:network:Network", name, None, opts)
+        self._name = name
+        self._args = args
+        self.availability_zones = list(args.availability_zones)
+        self.public_route_table_id = None
+        self.private_route_table_ids = []
+        self.internet_gateway_id = None
+        self.nat_gateway_ids = []
+        self.endpoint_security_group_id = None
+
+        if args.adopt is not None:
+            self._adopt(args.adopt)
+        else:
+            self._create_vpc()
+        if args.vpc_endpoints:
+            self._create_endpoints()
+        if args.flow_logs:
+            self._create_flow_logs()
+
+        self.register_outputs(
+            {
+                "vpcId": self.vpc_id,
+                "vpcCidr": self.vpc_cidr,
+                "publicSubnetIds": self.public_subnet_ids,
+                "privateSubnetIds": self.private_subnet_ids,
+                "isolatedSubnetIds": self.isolated_subnet_ids,
+            }
+        )
+
+    # -- adopted VPC --------------------------------------------------------------------------------
+    def _adopt(self, adopt: AdoptedVpc) -> None:
+        existing = aws.ec2.get_vpc_output(id=adopt.vpc_id, opts=pulumi.InvokeOutputOptions(parent=self))
+        self.vpc_id = pulumi.Output.from_input(adopt.vpc_id)
+        self.vpc_cidr = existing.cidr_block
+        self.public_subnet_ids = [pulumi.Output.from_input(s) for s in adopt.public_subnet_ids]
+        self.private_subnet_ids = [pulumi.Output.from_input(s) for s in adopt.private_subnet_ids]
+        self.isolated_subnet_ids = [pulumi.Output.from_input(s) for s in adopt.isolated_subnet_ids]
+
+    # -- new VPC ------------------------------------------------------------------------------------
+    def _create_vpc(self) -> None:
+        name, args = self._name, self._args
+        child = pulumi.ResourceOptions(parent=self)
+        azs = args.availability_zones
+
+        vpc = aws.ec2.Vpc(
+            f"{name}-vpc",
+            cidr_block=args.cidr_block,
+            enable_dns_support=True,  # both are required for interface endpoints' private DNS
+            enable_dns_hostnames=True,
+            tags={"Name": f"{name}-vpc", **args.name_tags},
+            opts=child,
+        )
+        self.vpc_id = vpc.id
+        self.vpc_cidr = vpc.cidr_block
+
+        # The default security group allows all traffic between its members; adopting it with no
+        # rules removes that, so nothing can accidentally rely on it.
+        aws.ec2.DefaultSecurityGroup(f"{name}-default-sg", vpc_id=vpc.id, opts=child)
+
+        igw = aws.ec2.InternetGateway(
+            f"{name}-igw", vpc_id=vpc.id, tags={"Name": f"{name}-igw"}, opts=child
+        )
+        self.internet_gateway_id = igw.id
+
+        def subnets(tier: SubnetTier) -> list[aws.ec2.Subnet]:
+            cidrs = subnet_cidrs(args.cidr_block, tier, len(azs))
+            return [
+                aws.ec2.Subnet(
+                    f"{name}-{tier}-{i + 1}",
+                    vpc_id=vpc.id,
+                    cidr_block=cidr,
+                    availability_zone=az,
+                    # Only load balancers and NAT live in public subnets, and they get addresses
+                    # explicitly; nothing should receive a public IP by accident.
+                    map_public_ip_on_launch=False,
+                    tags={"Name": f"{name}-{tier}-{az}", "Tier": tier},
+                    opts=child,
+                )
+                for i, (cidr, az) in enumerate(zip(cidrs, azs, strict=True))
+            ]
+
+        public, private, isolated = subnets("public"), subnets("private"), subnets("isolated")
+        self.public_subnet_ids = [s.id for s in public]
+        self.private_subnet_ids = [s.id for s in private]
+        self.isolated_subnet_ids = [s.id for s in isolated]
+
+        public_rt = aws.ec2.RouteTable(
+            f"{name}-public-rt", vpc_id=vpc.id, tags={"Name": f"{name}-public"}, opts=child
+        )
+        aws.ec2.Route(
+            f"{name}-public-default",
+            route_table_id=public_rt.id,
+            destination_cidr_block="0.0.0.0/0",
+            gateway_id=igw.id,
+            opts=child,
+        )
+        for i, subnet in enumerate(public):
+            aws.ec2.RouteTableAssociation(
+                f"{name}-public-rta-{i + 1}", subnet_id=subnet.id, route_table_id=public_rt.id, opts=child
+            )
+        self.public_route_table_id = public_rt.id
+
+        nat_ids = self._create_nat_gateways(public, igw)
+        self.nat_gateway_ids = nat_ids
+
+        # One private route table per AZ even with a single NAT: switching to per-az later then only
+        # changes routes, never re-associates subnets.
+        for i, subnet in enumerate(private):
+            rt = aws.ec2.RouteTable(
+                f"{name}-private-rt-{i + 1}", vpc_id=vpc.id, tags={"Name": f"{name}-private-{azs[i]}"}, opts=child
+            )
+            if nat_ids:
+                aws.ec2.Route(
+                    f"{name}-private-default-{i + 1}",
+                    route_table_id=rt.id,
+                    destination_cidr_block="0.0.0.0/0",
+                    nat_gateway_id=nat_ids[i] if len(nat_ids) > 1 else nat_ids[0],
+                    opts=child,
+                )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-private-rta-{i + 1}", subnet_id=subnet.id, route_table_id=rt.id, opts=child
+            )
+            self.private_route_table_ids.append(rt.id)
+
+        # Isolated subnets share one table with only the implicit local route: no way out.
+        isolated_rt = aws.ec2.RouteTable(
+            f"{name}-isolated-rt", vpc_id=vpc.id, tags={"Name": f"{name}-isolated"}, opts=child
+        )
+        for i, subnet in enumerate(isolated):
+            aws.ec2.RouteTableAssociation(
+                f"{name}-isolated-rta-{i + 1}", subnet_id=subnet.id, route_table_id=isolated_rt.id, opts=child
+            )
+
+    def _create_nat_gateways(
+        self, public: list[aws.ec2.Subnet], igw: aws.ec2.InternetGateway
+    ) -> list[pulumi.Output[str]]:
+        mode = self._args.nat_gateways
+        count = {"none": 0, "single": 1, "per-az": len(public)}[mode]
+        ids: list[pulumi.Output[str]] = []
+        for i in range(count):
+            eip = aws.ec2.Eip(
+                f"{self._name}-nat-eip-{i + 1}",
+                domain="vpc",
+                tags={"Name": f"{self._name}-nat-{i + 1}"},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]),
+            )
+            nat = aws.ec2.NatGateway(
+                f"{self._name}-nat-{i + 1}",
+                allocation_id=eip.id,
+                subnet_id=public[i].id,
+                connectivity_type="public",
+                tags={"Name": f"{self._name}-nat-{i + 1}"},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]),
+            )
+            ids.append(nat.id)
+        return ids
+
+    # -- endpoints ----------------------------------------------------------------------------------
+    def _create_endpoints(self) -> None:
+        name = self._name
+        child = pulumi.ResourceOptions(parent=self)
+        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+
+        sg = aws.ec2.SecurityGroup(
+            f"{name}-endpoints-sg",
+            vpc_id=self.vpc_id,
+            description="Interface VPC endpoints: HTTPS from inside the VPC",
+            tags={"Name": f"{name}-endpoints"},
+            opts=child,
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-endpoints-https-in",
+            security_group_id=sg.id,
+            description="HTTPS from the VPC",
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            cidr_ipv4=self.vpc_cidr,
+            opts=child,
+        )
+        self.endpoint_security_group_id = sg.id
+
+        for service in INTERFACE_ENDPOINT_SERVICES:
+            aws.ec2.VpcEndpoint(
+                f"{name}-{service.replace('.', '-')}-endpoint",
+                vpc_id=self.vpc_id,
+                service_name=pulumi.Output.concat("com.amazonaws.", region, f".{service}"),
+                vpc_endpoint_type="Interface",
+                private_dns_enabled=True,
+                subnet_ids=self.private_subnet_ids,
+                security_group_ids=[sg.id],
+                tags={"Name": f"{name}-{service}"},
+                opts=child,
+            )
+
+        if self.private_route_table_ids:
+            aws.ec2.VpcEndpoint(
+                f"{name}-s3-endpoint",
+                vpc_id=self.vpc_id,
+                service_name=pulumi.Output.concat("com.amazonaws.", region, ".s3"),
+                vpc_endpoint_type="Gateway",
+                route_table_ids=self.private_route_table_ids,
+                tags={"Name": f"{name}-s3"},
+                opts=child,
+            )
+
+    # -- flow logs ----------------------------------------------------------------------------------
+    def _create_flow_logs(self) -> None:
+        name = self._name
+        child = pulumi.ResourceOptions(parent=self)
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-flow-logs",
+            name=f"/vpc/{name}/flow-logs",
+            retention_in_days=self._args.log_retention_days,
+            opts=child,
+        )
+        account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        assume = aws.iam.get_policy_document_output(
+            statements=[
+                {
+                    "actions": ["sts:AssumeRole"],
+                    "principals": [{"type": "Service", "identifiers": ["vpc-flow-logs.amazonaws.com"]}],
+                    # Confused-deputy guard: only flow logs acting for this account may assume it.
+                    "conditions": [
+                        {"test": "StringEquals", "variable": "aws:SourceAccount", "values": [account_id]}
+                    ],
+                }
+            ],
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        )
+        role = aws.iam.Role(f"{name}-flow-logs-role", assume_role_policy=assume.json, opts=child)
+        aws.iam.RolePolicy(
+            f"{name}-flow-logs-write",
+            role=role.id,
+            policy=aws.iam.get_policy_document_output(
+                statements=[
+                    {
+                        "actions": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                        "resources": [log_group.arn, pulumi.Output.concat(log_group.arn, ":*")],
+                    }
+                ],
+                opts=pulumi.InvokeOutputOptions(parent=self),
+            ).json,
+            opts=child,
+        )
+        aws.ec2.FlowLog(
+            f"{name}-flow-log",
+            vpc_id=self.vpc_id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=log_group.arn,
+            iam_role_arn=role.arn,
+            max_aggregation_interval=60,
+            opts=child,
+        )

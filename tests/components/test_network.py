@@ -1,0 +1,154 @@
+"""The network component alone: subnets per AZ, routes, NAT count, endpoints, flow logs, adoption."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+
+import pytest
+
+from components.network import INTERFACE_ENDPOINT_SERVICES, AdoptedVpc, Network, NetworkArgs, subnet_cidrs
+from tests.conftest import ComponentRunner
+
+AZS3 = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
+
+
+def _network(run_component: ComponentRunner, **kwargs: object):  # type: ignore[no-untyped-def]
+    return run_component(lambda: Network("net", NetworkArgs(**kwargs)))  # type: ignore[arg-type]
+
+
+def test_three_tiers_one_subnet_per_az_without_overlap(run_component: ComponentRunner) -> None:
+    run = _network(run_component, availability_zones=AZS3, cidr_block="10.20.0.0/16")
+    subnets = run.of_type("aws:ec2/subnet:Subnet")
+    assert len(subnets) == 9
+    by_tier: dict[str, list[str]] = {}
+    for s in subnets:
+        by_tier.setdefault(s.inputs["tags"]["Tier"], []).append(s.inputs["availabilityZone"])
+        assert s.inputs["mapPublicIpOnLaunch"] is False
+    assert {tier: sorted(azs) for tier, azs in by_tier.items()} == {t: AZS3 for t in ("public", "private", "isolated")}
+    networks = [ipaddress.IPv4Network(s.inputs["cidrBlock"]) for s in subnets]
+    vpc = ipaddress.IPv4Network("10.20.0.0/16")
+    assert all(n.subnet_of(vpc) for n in networks)
+    assert not any(a.overlaps(b) for i, a in enumerate(networks) for b in networks[i + 1 :])
+
+
+@pytest.mark.parametrize(("mode", "nats", "private_default_routes"), [("none", 0, 0), ("single", 1, 3), ("per-az", 3, 3)])
+def test_nat_gateways_per_mode(run_component: ComponentRunner, mode: str, nats: int, private_default_routes: int) -> None:
+    run = _network(run_component, availability_zones=AZS3, nat_gateways=mode)
+    assert len(run.of_type("aws:ec2/natGateway:NatGateway")) == nats
+    assert len(run.of_type("aws:ec2/eip:Eip")) == nats
+    routes = run.of_type("aws:ec2/route:Route")
+    nat_routes = [r for r in routes if r.inputs.get("natGatewayId")]
+    assert len(nat_routes) == private_default_routes
+    if mode == "per-az":
+        # each private route table uses the NAT gateway in its own AZ
+        assert len({r.inputs["natGatewayId"] for r in nat_routes}) == 3
+    # NAT gateways sit in public subnets
+    public_ids = {s.id for s in run.of_type("aws:ec2/subnet:Subnet") if s.inputs["tags"]["Tier"] == "public"}
+    assert all(n.inputs["subnetId"] in public_ids for n in run.of_type("aws:ec2/natGateway:NatGateway"))
+
+
+def test_routes_public_to_igw_isolated_nowhere(run_component: ComponentRunner) -> None:
+    run = _network(run_component, availability_zones=AZS3[:2])
+    igw = run.one("aws:ec2/internetGateway:InternetGateway")
+    tables = {t.id: t for t in run.of_type("aws:ec2/routeTable:RouteTable")}
+    routes_by_table: dict[str, list[dict]] = {}
+    for r in run.of_type("aws:ec2/route:Route"):
+        routes_by_table.setdefault(r.inputs["routeTableId"], []).append(r.inputs)
+    subnets = {s.id: s.inputs["tags"]["Tier"] for s in run.of_type("aws:ec2/subnet:Subnet")}
+    for assoc in run.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation"):
+        tier = subnets[assoc.inputs["subnetId"]]
+        routes = routes_by_table.get(assoc.inputs["routeTableId"], [])
+        assert assoc.inputs["routeTableId"] in tables
+        if tier == "public":
+            assert routes == [{**routes[0], "gatewayId": igw.id, "destinationCidrBlock": "0.0.0.0/0"}]
+        elif tier == "private":
+            assert [r["destinationCidrBlock"] for r in routes] == ["0.0.0.0/0"]
+            assert "natGatewayId" in routes[0]
+        else:
+            assert routes == [], "isolated subnets must have no route out"
+    assert len(run.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation")) == 6
+
+
+def test_endpoints_cover_ecr_logs_secrets_in_private_subnets(run_component: ComponentRunner) -> None:
+    run = _network(run_component, availability_zones=AZS3[:2])
+    endpoints = run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+    services = {e.inputs["serviceName"]: e.inputs for e in endpoints}
+    for service in INTERFACE_ENDPOINT_SERVICES:
+        ep = services[f"com.amazonaws.eu-west-1.{service}"]
+        assert ep["vpcEndpointType"] == "Interface"
+        assert ep["privateDnsEnabled"] is True
+        private = {s.id for s in run.of_type("aws:ec2/subnet:Subnet") if s.inputs["tags"]["Tier"] == "private"}
+        assert set(ep["subnetIds"]) == private
+    s3 = services["com.amazonaws.eu-west-1.s3"]
+    assert s3["vpcEndpointType"] == "Gateway"
+    assert len(s3["routeTableIds"]) == 2
+    rule = run.one("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    assert (rule.inputs["fromPort"], rule.inputs["toPort"], rule.inputs["cidrIpv4"]) == (443, 443, "10.0.0.0/16")
+
+
+def test_endpoints_and_flow_logs_are_optional(run_component: ComponentRunner) -> None:
+    run = _network(run_component, availability_zones=AZS3[:2], vpc_endpoints=False)
+    assert run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint") == []
+    assert run.of_type("aws:ec2/flowLog:FlowLog") == []
+
+
+def test_flow_logs_to_cloudwatch_with_retention_and_scoped_role(run_component: ComponentRunner) -> None:
+    run = _network(run_component, availability_zones=AZS3[:2], flow_logs=True, log_retention_days=365)
+    flow = run.one("aws:ec2/flowLog:FlowLog")
+    group = run.one("aws:cloudwatch/logGroup:LogGroup")
+    assert flow.inputs["trafficType"] == "ALL"
+    assert flow.inputs["logDestination"] == group.outputs["arn"]
+    assert group.inputs["retentionInDays"] == 365
+    policy = json.loads(run.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])
+    for statement in policy["Statement"]:
+        assert "*" not in json.dumps(statement["Action"])
+        assert statement["Resource"] != "*"
+    trust = json.loads(run.one("aws:iam/role:Role").inputs["assumeRolePolicy"])
+    assert trust["Statement"][0]["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+    assert trust["Statement"][0]["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012"
+
+
+def test_adopted_vpc_creates_no_network_resources(run_component: ComponentRunner) -> None:
+    adopt = AdoptedVpc(
+        vpc_id="vpc-0123",
+        public_subnet_ids=["subnet-a1", "subnet-a2"],
+        private_subnet_ids=["subnet-b1", "subnet-b2"],
+        isolated_subnet_ids=["subnet-c1", "subnet-c2"],
+    )
+    run = _network(run_component, availability_zones=AZS3[:2], adopt=adopt)
+    created = {r.type for r in run.resources if r.custom}
+    assert not created & {"aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/natGateway:NatGateway", "aws:ec2/route:Route"}
+    endpoint = next(e for e in run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint") if e.inputs["vpcEndpointType"] == "Interface")
+    assert endpoint.inputs["vpcId"] == "vpc-0123"
+    assert endpoint.inputs["subnetIds"] == ["subnet-b1", "subnet-b2"]
+    # the adopted VPC's CIDR is looked up, not assumed
+    rule = run.one("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    assert rule.inputs["cidrIpv4"] == "10.99.0.0/16"
+
+
+def test_every_child_is_parented_to_the_component(run_component: ComponentRunner) -> None:
+    run = _network(run_component, availability_zones=AZS3, nat_gateways="per-az", flow_logs=True)
+    component = run.one("platform:network:Network")
+    assert all(r.parent == component.urn for r in run.resources if r.custom)
+    assert all(r.name.startswith("net-") for r in run.resources if r.custom)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"availability_zones": ["a"]}, "availability_zones: 1 given; between 2 and 6"),
+        ({"availability_zones": ["a", "a"]}, "duplicates"),
+        ({"availability_zones": AZS3, "cidr_block": "10.0.0.0/24"}, "prefix from /16 to /22"),
+        ({"availability_zones": AZS3, "nat_gateways": "two"}, "allowed: none, single, per-az"),
+    ],
+)
+def test_args_reject_bad_values(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        NetworkArgs(**kwargs)
+
+
+def test_subnet_plan_is_deterministic_and_sized() -> None:
+    assert subnet_cidrs("10.0.0.0/16", "private", 3) == ["10.0.0.0/21", "10.0.8.0/21", "10.0.16.0/21"]
+    assert subnet_cidrs("10.0.0.0/16", "isolated", 2) == ["10.0.64.0/21", "10.0.72.0/21"]
+    assert subnet_cidrs("10.0.0.0/22", "public", 6)[-1] == "10.0.2.160/27"
