@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
 import pulumi
 import pulumi_aws as aws
+
+from components.aws_context import AwsContext
 
 NatGatewayMode = Literal["none", "single", "per-az"]
 
@@ -49,6 +52,8 @@ class AdoptedVpc:
 class NetworkArgs:
     """Settings for the platform VPC."""
 
+    context: AwsContext
+    """Account, region and partition (plain values)."""
     availability_zones: Sequence[str]
     """AZ names to span, resolved before construction (the count decides how many subnets exist)."""
     cidr_block: str = "10.0.0.0/16"
@@ -174,9 +179,7 @@ class Network(pulumi.ComponentResource):
         # rules removes that, so nothing can accidentally rely on it.
         aws.ec2.DefaultSecurityGroup(f"{name}-default-sg", vpc_id=vpc.id, opts=child)
 
-        igw = aws.ec2.InternetGateway(
-            f"{name}-igw", vpc_id=vpc.id, tags={"Name": f"{name}-igw"}, opts=child
-        )
+        igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags={"Name": f"{name}-igw"}, opts=child)
         self.internet_gateway_id = igw.id
 
         def subnets(tier: SubnetTier) -> list[aws.ec2.Subnet]:
@@ -224,7 +227,10 @@ class Network(pulumi.ComponentResource):
         # changes routes, never re-associates subnets.
         for i, subnet in enumerate(private):
             rt = aws.ec2.RouteTable(
-                f"{name}-private-rt-{i + 1}", vpc_id=vpc.id, tags={"Name": f"{name}-private-{azs[i]}"}, opts=child
+                f"{name}-private-rt-{i + 1}",
+                vpc_id=vpc.id,
+                tags={"Name": f"{name}-private-{azs[i]}"},
+                opts=child,
             )
             if nat_ids:
                 aws.ec2.Route(
@@ -276,7 +282,7 @@ class Network(pulumi.ComponentResource):
     def _create_endpoints(self) -> None:
         name = self._name
         child = pulumi.ResourceOptions(parent=self)
-        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+        ctx = self._args.context
 
         sg = aws.ec2.SecurityGroup(
             f"{name}-endpoints-sg",
@@ -301,7 +307,7 @@ class Network(pulumi.ComponentResource):
             aws.ec2.VpcEndpoint(
                 f"{name}-{service.replace('.', '-')}-endpoint",
                 vpc_id=self.vpc_id,
-                service_name=pulumi.Output.concat("com.amazonaws.", region, f".{service}"),
+                service_name=ctx.service_name(service),
                 vpc_endpoint_type="Interface",
                 private_dns_enabled=True,
                 subnet_ids=self.private_subnet_ids,
@@ -314,7 +320,7 @@ class Network(pulumi.ComponentResource):
             aws.ec2.VpcEndpoint(
                 f"{name}-s3-endpoint",
                 vpc_id=self.vpc_id,
-                service_name=pulumi.Output.concat("com.amazonaws.", region, ".s3"),
+                service_name=ctx.service_name("s3"),
                 vpc_endpoint_type="Gateway",
                 route_table_ids=self.private_route_table_ids,
                 tags={"Name": f"{name}-s3"},
@@ -323,43 +329,41 @@ class Network(pulumi.ComponentResource):
 
     # -- flow logs ----------------------------------------------------------------------------------
     def _create_flow_logs(self) -> None:
-        name = self._name
+        name, ctx = self._name, self._args.context
         child = pulumi.ResourceOptions(parent=self)
+        group_name = f"/vpc/{name}/flow-logs"
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-flow-logs",
-            name=f"/vpc/{name}/flow-logs",
+            name=group_name,
             retention_in_days=self._args.log_retention_days,
             opts=child,
         )
-        account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
-        assume = aws.iam.get_policy_document_output(
-            statements=[
+        # Plain JSON (known at preview, so policies can read it): see components/aws_context.py.
+        assume = {
+            "Version": "2012-10-17",
+            "Statement": [
                 {
-                    "actions": ["sts:AssumeRole"],
-                    "principals": [{"type": "Service", "identifiers": ["vpc-flow-logs.amazonaws.com"]}],
+                    "Effect": "Allow",
+                    "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
                     # Confused-deputy guard: only flow logs acting for this account may assume it.
-                    "conditions": [
-                        {"test": "StringEquals", "variable": "aws:SourceAccount", "values": [account_id]}
-                    ],
+                    "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id}},
                 }
             ],
-            opts=pulumi.InvokeOutputOptions(parent=self),
-        )
-        role = aws.iam.Role(f"{name}-flow-logs-role", assume_role_policy=assume.json, opts=child)
-        aws.iam.RolePolicy(
-            f"{name}-flow-logs-write",
-            role=role.id,
-            policy=aws.iam.get_policy_document_output(
-                statements=[
-                    {
-                        "actions": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                        "resources": [log_group.arn, pulumi.Output.concat(log_group.arn, ":*")],
-                    }
-                ],
-                opts=pulumi.InvokeOutputOptions(parent=self),
-            ).json,
-            opts=child,
-        )
+        }
+        group_arn = ctx.arn("logs", f"log-group:{group_name}")
+        write = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+                    "Resource": [group_arn, f"{group_arn}:*"],
+                }
+            ],
+        }
+        role = aws.iam.Role(f"{name}-flow-logs-role", assume_role_policy=json.dumps(assume), opts=child)
+        aws.iam.RolePolicy(f"{name}-flow-logs-write", role=role.id, policy=json.dumps(write), opts=child)
         aws.ec2.FlowLog(
             f"{name}-flow-log",
             vpc_id=self.vpc_id,

@@ -159,7 +159,10 @@ def _security_group(cloud: Cloud, name: str, inputs: dict[str, Any]) -> tuple[st
     }
 
 
-@outputs("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+@outputs(
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+)
 def _sg_rule(cloud: Cloud, name: str, inputs: dict[str, Any]) -> tuple[str, Outputs]:
     rid = f"sgr-{hexid(name)}"
     return rid, {"arn": cloud.arn("ec2", f"security-group-rule/{rid}"), "securityGroupRuleId": rid}
@@ -173,7 +176,9 @@ def _vpc_endpoint(cloud: Cloud, name: str, inputs: dict[str, Any]) -> tuple[str,
     return rid, {
         "arn": cloud.arn("ec2", f"vpc-endpoint/{rid}"),
         "dnsEntries": [{"dnsName": dns, "hostedZoneId": "Z7HUB22UULQXV"}],
-        "networkInterfaceIds": [f"eni-{hexid(name + str(i))}" for i in range(len(inputs.get("subnetIds") or []))],
+        "networkInterfaceIds": [
+            f"eni-{hexid(name + str(i))}" for i in range(len(inputs.get("subnetIds") or []))
+        ],
         "state": "available",
         "ownerId": cloud.account_id,
     }
@@ -232,7 +237,10 @@ def _kms_key(cloud: Cloud, name: str, inputs: dict[str, Any]) -> tuple[str, Outp
 @outputs("aws:kms/alias:Alias")
 def _kms_alias(cloud: Cloud, name: str, inputs: dict[str, Any]) -> tuple[str, Outputs]:
     alias = physical_name(name, inputs)
-    return alias, {"arn": cloud.arn("kms", alias), "targetKeyArn": cloud.arn("kms", f"key/{inputs.get('targetKeyId')}")}
+    return alias, {
+        "arn": cloud.arn("kms", alias),
+        "targetKeyArn": cloud.arn("kms", f"key/{inputs.get('targetKeyId')}"),
+    }
 
 
 @outputs("aws:secretsmanager/secret:Secret")
@@ -297,7 +305,12 @@ def _region(cloud: Cloud, args: dict[str, Any]) -> dict[str, Any]:
 
 @invoke("aws:index/getPartition:getPartition")
 def _partition(cloud: Cloud, args: dict[str, Any]) -> dict[str, Any]:
-    return {"id": PARTITION, "partition": PARTITION, "dnsSuffix": "amazonaws.com", "reverseDnsPrefix": "com.amazonaws"}
+    return {
+        "id": PARTITION,
+        "partition": PARTITION,
+        "dnsSuffix": "amazonaws.com",
+        "reverseDnsPrefix": "com.amazonaws",
+    }
 
 
 @invoke("aws:ecr/getAuthorizationToken:getAuthorizationToken")
@@ -317,7 +330,12 @@ def _ecr_token(cloud: Cloud, args: dict[str, Any]) -> dict[str, Any]:
 @invoke("aws:ec2/getVpc:getVpc")
 def _get_vpc(cloud: Cloud, args: dict[str, Any]) -> dict[str, Any]:
     vpc_id = args.get("id") or "vpc-0adopted0000000001"
-    return {"id": vpc_id, "cidrBlock": "10.99.0.0/16", "arn": cloud.arn("ec2", f"vpc/{vpc_id}"), "state": "available"}
+    return {
+        "id": vpc_id,
+        "cidrBlock": "10.99.0.0/16",
+        "arn": cloud.arn("ec2", f"vpc/{vpc_id}"),
+        "state": "available",
+    }
 
 
 def _iam_statement(statement: dict[str, Any]) -> dict[str, Any]:
@@ -336,13 +354,11 @@ def _iam_statement(statement: dict[str, Any]) -> dict[str, Any]:
             out[key] = one_or_many(list(statement[arg]))
     for arg, key in (("principals", "Principal"), ("notPrincipals", "NotPrincipal")):
         if statement.get(arg):
-            principal: dict[str, Any] = {}
+            principal: dict[str, list[str]] = {}
             for p in statement[arg]:
-                if p["type"] == "*":
-                    principal = "*"  # type: ignore[assignment]
-                    break
                 principal.setdefault(p["type"], []).extend(p["identifiers"])
-            out[key] = principal if principal == "*" else {k: one_or_many(v) for k, v in principal.items()}
+            # {"type": "*", "identifiers": ["*"]} is how IAM's anonymous principal "*" is written
+            out[key] = "*" if "*" in principal else {k: one_or_many(v) for k, v in principal.items()}
     if statement.get("conditions"):
         condition: dict[str, dict[str, Any]] = {}
         for c in statement["conditions"]:
@@ -372,6 +388,9 @@ class AwsMocks(pulumi.runtime.Mocks):
     """Answers registrations and invokes like an AWS account in ``region`` would."""
 
     def __init__(self, region: str, account_id: str = ACCOUNT_ID) -> None:
+        from mockcloud import resources
+
+        resources.load_all()
         self.cloud = Cloud(region=region, account_id=account_id)
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:

@@ -63,7 +63,7 @@ class RecordingMonitor(MockMonitor):
     # The engine registers the root stack too; keep it so the tree has its root.
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         urn = self.make_urn(request.parent, request.type, request.name)
-        _ensure_event_loop()
+        _ensure_event_loop()  # type: ignore[no-untyped-call]
         inputs = rpc.deserialize_properties(request.object)
         wire = struct_pb2.Struct()
         wire.CopyFrom(request.object)

@@ -7,6 +7,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.aws_context import AwsContext
 from components.network import AdoptedVpc, Network, NetworkArgs
 from stack import exports
 from stack.settings import ConfigError, StackSettings
@@ -15,12 +16,16 @@ from stack.settings import ConfigError, StackSettings
 def _availability_zones(settings: StackSettings) -> list[str]:
     # A plain (synchronous) invoke on purpose: the AZ count decides how many subnets, NAT gateways
     # and endpoints exist, and structure must never hang off an Output.
-    zones = aws.get_availability_zones(state="available", filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}])
+    zones = aws.get_availability_zones(
+        state="available", filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}]
+    )
     names = sorted(zones.names)
     wanted = settings.network.az_count
     if wanted > len(names):
         raise ConfigError(
-            f"{settings.project}:azCount", wanted, f"at most {len(names)} (the region's AZs: {', '.join(names)})"
+            f"{settings.project}:azCount",
+            wanted,
+            f"at most {len(names)} (the region's AZs: {', '.join(names)})",
         )
     return names[:wanted]
 
@@ -28,9 +33,11 @@ def _availability_zones(settings: StackSettings) -> list[str]:
 def build(settings: StackSettings) -> dict[str, Any]:
     """Create every component for this stack and return the stack outputs by export name."""
     net = settings.network
+    context = AwsContext.current()
     network = Network(
         settings.stack,
         NetworkArgs(
+            context=context,
             availability_zones=_availability_zones(settings),
             cidr_block=net.cidr,
             nat_gateways=net.nat_gateways,

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Final, Literal, TypeVar, cast, get_args
+from typing import Any, Final, Literal, cast, get_args
 
 import pulumi
 import yaml
@@ -31,8 +31,6 @@ LOG_RETENTION_DAYS: Final = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
     1096, 1827, 2192, 2557, 2922, 3288, 3653,
 )  # fmt: skip
-
-T = TypeVar("T")
 
 
 class ConfigError(ValueError):
@@ -87,13 +85,12 @@ class ConfigReader:
             raise self._error(key, None, "a value is required")
         return str(value)
 
-    def choice(self, key: str, allowed: type[T] | Sequence[str]) -> T:
-        """A string from a fixed set; ``allowed`` is a ``Literal`` type or a sequence of strings."""
-        options = get_args(allowed) or tuple(cast("Sequence[str]", allowed))
+    def choice(self, key: str, options: Sequence[str]) -> str:
+        """A string from a fixed set (pass ``get_args(SomeLiteral)``)."""
         value = self._raw(key)
         if value not in options:
             raise self._error(key, value, "one of " + ", ".join(options))
-        return cast("T", value)
+        return str(value)
 
     def boolean(self, key: str) -> bool:
         value = self._raw(key)
@@ -125,7 +122,9 @@ class ConfigReader:
             raise self._error(key, value, "one of " + ", ".join(str(a) for a in allowed))
         return number
 
-    def string_list(self, key: str, *, item: Callable[[str], bool] | None = None, what: str = "") -> list[str]:
+    def string_list(
+        self, key: str, *, item: Callable[[str], bool] | None = None, what: str = ""
+    ) -> list[str]:
         value = self._raw(key)
         if isinstance(value, str):
             try:
@@ -229,7 +228,7 @@ def _read_network(read: ConfigReader) -> NetworkSettings:
         raise ConfigError(read.qualified("vpcCidr"), cidr, "a private (RFC 1918) range")
 
     az_count = read.integer("azCount", minimum=2, maximum=6)
-    nat_gateways = read.choice("natGateways", NatGatewayMode)
+    nat_gateways = cast("NatGatewayMode", read.choice("natGateways", get_args(NatGatewayMode)))
 
     existing_vpc_id = read.optional_string("existingVpcId")
     subnets = {
@@ -274,7 +273,7 @@ def load_settings(config: pulumi.Config | None = None) -> StackSettings:
     return StackSettings(
         project=pulumi.get_project(),
         stack=pulumi.get_stack(),
-        environment=read.choice("environment", Environment),
+        environment=cast("Environment", read.choice("environment", get_args(Environment))),
         log_retention_days=read.integer_in("logRetentionDays", LOG_RETENTION_DAYS),
         deletion_protection=read.boolean("deletionProtection"),
         network=_read_network(read),

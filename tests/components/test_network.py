@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from typing import Any
 
 import pytest
 
+from components.aws_context import AwsContext
 from components.network import INTERFACE_ENDPOINT_SERVICES, AdoptedVpc, Network, NetworkArgs, subnet_cidrs
-from tests.conftest import ComponentRunner
+from tests.support import ComponentRunner
 
 AZS3 = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
+CONTEXT = AwsContext(account_id="123456789012", region="eu-west-1")
 
 
 def _network(run_component: ComponentRunner, **kwargs: object):  # type: ignore[no-untyped-def]
-    return run_component(lambda: Network("net", NetworkArgs(**kwargs)))  # type: ignore[arg-type]
+    return run_component(lambda: Network("net", NetworkArgs(context=CONTEXT, **kwargs)))  # type: ignore[arg-type]
 
 
 def test_three_tiers_one_subnet_per_az_without_overlap(run_component: ComponentRunner) -> None:
@@ -25,15 +28,21 @@ def test_three_tiers_one_subnet_per_az_without_overlap(run_component: ComponentR
     for s in subnets:
         by_tier.setdefault(s.inputs["tags"]["Tier"], []).append(s.inputs["availabilityZone"])
         assert s.inputs["mapPublicIpOnLaunch"] is False
-    assert {tier: sorted(azs) for tier, azs in by_tier.items()} == {t: AZS3 for t in ("public", "private", "isolated")}
+    assert {tier: sorted(azs) for tier, azs in by_tier.items()} == dict.fromkeys(
+        ("public", "private", "isolated"), AZS3
+    )
     networks = [ipaddress.IPv4Network(s.inputs["cidrBlock"]) for s in subnets]
     vpc = ipaddress.IPv4Network("10.20.0.0/16")
     assert all(n.subnet_of(vpc) for n in networks)
     assert not any(a.overlaps(b) for i, a in enumerate(networks) for b in networks[i + 1 :])
 
 
-@pytest.mark.parametrize(("mode", "nats", "private_default_routes"), [("none", 0, 0), ("single", 1, 3), ("per-az", 3, 3)])
-def test_nat_gateways_per_mode(run_component: ComponentRunner, mode: str, nats: int, private_default_routes: int) -> None:
+@pytest.mark.parametrize(
+    ("mode", "nats", "private_default_routes"), [("none", 0, 0), ("single", 1, 3), ("per-az", 3, 3)]
+)
+def test_nat_gateways_per_mode(
+    run_component: ComponentRunner, mode: str, nats: int, private_default_routes: int
+) -> None:
     run = _network(run_component, availability_zones=AZS3, nat_gateways=mode)
     assert len(run.of_type("aws:ec2/natGateway:NatGateway")) == nats
     assert len(run.of_type("aws:ec2/eip:Eip")) == nats
@@ -52,7 +61,7 @@ def test_routes_public_to_igw_isolated_nowhere(run_component: ComponentRunner) -
     run = _network(run_component, availability_zones=AZS3[:2])
     igw = run.one("aws:ec2/internetGateway:InternetGateway")
     tables = {t.id: t for t in run.of_type("aws:ec2/routeTable:RouteTable")}
-    routes_by_table: dict[str, list[dict]] = {}
+    routes_by_table: dict[str, list[dict[str, object]]] = {}
     for r in run.of_type("aws:ec2/route:Route"):
         routes_by_table.setdefault(r.inputs["routeTableId"], []).append(r.inputs)
     subnets = {s.id: s.inputs["tags"]["Tier"] for s in run.of_type("aws:ec2/subnet:Subnet")}
@@ -78,13 +87,19 @@ def test_endpoints_cover_ecr_logs_secrets_in_private_subnets(run_component: Comp
         ep = services[f"com.amazonaws.eu-west-1.{service}"]
         assert ep["vpcEndpointType"] == "Interface"
         assert ep["privateDnsEnabled"] is True
-        private = {s.id for s in run.of_type("aws:ec2/subnet:Subnet") if s.inputs["tags"]["Tier"] == "private"}
+        private = {
+            s.id for s in run.of_type("aws:ec2/subnet:Subnet") if s.inputs["tags"]["Tier"] == "private"
+        }
         assert set(ep["subnetIds"]) == private
     s3 = services["com.amazonaws.eu-west-1.s3"]
     assert s3["vpcEndpointType"] == "Gateway"
     assert len(s3["routeTableIds"]) == 2
     rule = run.one("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
-    assert (rule.inputs["fromPort"], rule.inputs["toPort"], rule.inputs["cidrIpv4"]) == (443, 443, "10.0.0.0/16")
+    assert (rule.inputs["fromPort"], rule.inputs["toPort"], rule.inputs["cidrIpv4"]) == (
+        443,
+        443,
+        "10.0.0.0/16",
+    )
 
 
 def test_endpoints_and_flow_logs_are_optional(run_component: ComponentRunner) -> None:
@@ -118,8 +133,17 @@ def test_adopted_vpc_creates_no_network_resources(run_component: ComponentRunner
     )
     run = _network(run_component, availability_zones=AZS3[:2], adopt=adopt)
     created = {r.type for r in run.resources if r.custom}
-    assert not created & {"aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/natGateway:NatGateway", "aws:ec2/route:Route"}
-    endpoint = next(e for e in run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint") if e.inputs["vpcEndpointType"] == "Interface")
+    assert not created & {
+        "aws:ec2/vpc:Vpc",
+        "aws:ec2/subnet:Subnet",
+        "aws:ec2/natGateway:NatGateway",
+        "aws:ec2/route:Route",
+    }
+    endpoint = next(
+        e
+        for e in run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+        if e.inputs["vpcEndpointType"] == "Interface"
+    )
     assert endpoint.inputs["vpcId"] == "vpc-0123"
     assert endpoint.inputs["subnetIds"] == ["subnet-b1", "subnet-b2"]
     # the adopted VPC's CIDR is looked up, not assumed
@@ -143,9 +167,9 @@ def test_every_child_is_parented_to_the_component(run_component: ComponentRunner
         ({"availability_zones": AZS3, "nat_gateways": "two"}, "allowed: none, single, per-az"),
     ],
 )
-def test_args_reject_bad_values(kwargs: dict, message: str) -> None:
+def test_args_reject_bad_values(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        NetworkArgs(**kwargs)
+        NetworkArgs(context=CONTEXT, **kwargs)
 
 
 def test_subnet_plan_is_deterministic_and_sized() -> None:

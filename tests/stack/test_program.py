@@ -5,7 +5,7 @@ from __future__ import annotations
 from mockcloud.monitor import STACK_TYPE
 from mockcloud.runner import StackRun
 from stack import exports
-from tests.conftest import cached_run
+from tests.support import cached_run
 
 
 def test_program_runs_and_exports_the_network(stack_run: StackRun) -> None:

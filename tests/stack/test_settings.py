@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from pulumi.runtime import settings as runtime_settings
 
 from mockcloud.monitor import STACK_TYPE
 from mockcloud.runner import load_stack_config, run_stack
@@ -18,24 +21,37 @@ BAD_VALUES = [
     ({"vpcCidr": "banana"}, "container-platform:vpcCidr", "IPv4 CIDR"),
     ({"logRetentionDays": 10}, "container-platform:logRetentionDays", "one of 1, 3, 5, 7, 14"),
     ({"flowLogs": "yes"}, "container-platform:flowLogs", "true or false"),
-    ({"existingPublicSubnetIds": ["subnet-1", "subnet-2"]}, "container-platform:existingPublicSubnetIds", "empty unless"),
-    ({"existingVpcId": "vpc-1", "existingPublicSubnetIds": ["subnet-1"]}, "container-platform:existingPublicSubnetIds", "exactly azCount"),
+    (
+        {"existingPublicSubnetIds": ["subnet-1", "subnet-2"]},
+        "container-platform:existingPublicSubnetIds",
+        "empty unless",
+    ),
+    (
+        {"existingVpcId": "vpc-1", "existingPublicSubnetIds": ["subnet-1"]},
+        "container-platform:existingPublicSubnetIds",
+        "exactly azCount",
+    ),
     ({"existingVpcId": "my-vpc"}, "container-platform:existingVpcId", "a VPC ID"),
-    ({"azCount": 3, "existingVpcId": "vpc-1", "existingPublicSubnetIds": ["a", "b", "c"]}, "existingPublicSubnetIds", "subnet ID"),
-    ({"natgateways": "single"}, "container-platform:natgateways", "did you mean 'container-platform:natGateways'"),
+    (
+        {"azCount": 3, "existingVpcId": "vpc-1", "existingPublicSubnetIds": ["a", "b", "c"]},
+        "existingPublicSubnetIds",
+        "subnet ID",
+    ),
+    (
+        {"natgateways": "single"},
+        "container-platform:natgateways",
+        "did you mean 'container-platform:natGateways'",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("overrides", "key", "allowed"), BAD_VALUES)
-def test_bad_config_is_rejected_before_anything_is_registered(overrides: dict, key: str, allowed: str) -> None:
-    captured: list = []
+def test_bad_config_is_rejected_before_anything_is_registered(
+    overrides: dict[str, Any], key: str, allowed: str
+) -> None:
     with pytest.raises(ConfigError) as error:
-        try:
-            run_stack("dev", overrides=overrides)
-        finally:
-            from pulumi.runtime import settings
-
-            captured = list(settings.SETTINGS.monitor.captured)
+        run_stack("dev", overrides=overrides)
+    captured = runtime_settings.SETTINGS.monitor.captured
     assert key in str(error.value)
     assert allowed in str(error.value)
     assert [r.type for r in captured] == [STACK_TYPE], "nothing but the stack itself may be registered"
