@@ -204,9 +204,7 @@ class Network(pulumi.ComponentResource):
         self.private_subnet_ids = [s.id for s in private]
         self.isolated_subnet_ids = [s.id for s in isolated]
 
-        public_rt = aws.ec2.RouteTable(
-            f"{name}-public-rt", vpc_id=vpc.id, tags={"Name": f"{name}-public"}, opts=child
-        )
+        public_rt = aws.ec2.RouteTable(f"{name}-public-rt", vpc_id=vpc.id, tags={"Name": f"{name}-public"}, opts=child)
         aws.ec2.Route(
             f"{name}-public-default",
             route_table_id=public_rt.id,

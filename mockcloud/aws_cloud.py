@@ -31,8 +31,7 @@ class Cloud:
 
     def arn(self, service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
         return (
-            f"arn:{PARTITION}:{service}:{self.region if region else ''}:"
-            f"{self.account_id if account else ''}:{resource}"
+            f"arn:{PARTITION}:{service}:{self.region if region else ''}:{self.account_id if account else ''}:{resource}"
         )
 
     @property
@@ -176,9 +175,7 @@ def _vpc_endpoint(cloud: Cloud, name: str, inputs: dict[str, Any]) -> tuple[str,
     return rid, {
         "arn": cloud.arn("ec2", f"vpc-endpoint/{rid}"),
         "dnsEntries": [{"dnsName": dns, "hostedZoneId": "Z7HUB22UULQXV"}],
-        "networkInterfaceIds": [
-            f"eni-{hexid(name + str(i))}" for i in range(len(inputs.get("subnetIds") or []))
-        ],
+        "networkInterfaceIds": [f"eni-{hexid(name + str(i))}" for i in range(len(inputs.get("subnetIds") or []))],
         "state": "available",
         "ownerId": cloud.account_id,
     }

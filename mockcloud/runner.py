@@ -143,9 +143,7 @@ def run_stack(
     )
 
 
-def run_program(
-    program: Any, *, project: str, stack: str, config: StackConfig, preview: bool = False
-) -> StackRun:
+def run_program(program: Any, *, project: str, stack: str, config: StackConfig, preview: bool = False) -> StackRun:
     """Run any Pulumi program function (a component test, or the whole stack) and capture it."""
     runtime_settings.reset_options(project=project, stack=stack, preview=preview)
     pulumi.runtime.set_all_config(dict(config.values), list(config.secret_keys))
@@ -168,3 +166,15 @@ def run_program(
             run.secret_outputs.add(name)
         run.outputs[name] = _sync_await(output.future())
     return run
+
+
+def close_event_loop() -> None:
+    """Close the loop the SDK ran on; call once before a CLI exits (avoids a noisy GC-time error)."""
+    import asyncio
+    import contextlib
+
+    with contextlib.suppress(RuntimeError):
+        loop = asyncio.get_event_loop()
+        if not loop.is_closed():
+            loop.run_until_complete(loop.shutdown_default_executor())
+            loop.close()

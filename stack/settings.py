@@ -122,9 +122,7 @@ class ConfigReader:
             raise self._error(key, value, "one of " + ", ".join(str(a) for a in allowed))
         return number
 
-    def string_list(
-        self, key: str, *, item: Callable[[str], bool] | None = None, what: str = ""
-    ) -> list[str]:
+    def string_list(self, key: str, *, item: Callable[[str], bool] | None = None, what: str = "") -> list[str]:
         value = self._raw(key)
         if isinstance(value, str):
             try:
@@ -245,9 +243,7 @@ def _read_network(read: ConfigReader) -> NetworkSettings:
             raise ConfigError(read.qualified("existingVpcId"), existing_vpc_id, "a VPC ID (vpc-...)")
         for key, ids in subnets.items():
             if len(ids) != az_count:
-                raise ConfigError(
-                    read.qualified(key), ids, f"exactly azCount ({az_count}) subnet IDs, one per AZ"
-                )
+                raise ConfigError(read.qualified(key), ids, f"exactly azCount ({az_count}) subnet IDs, one per AZ")
         existing = ExistingVpc(
             vpc_id=existing_vpc_id,
             public_subnet_ids=tuple(subnets["existingPublicSubnetIds"]),

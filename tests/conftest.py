@@ -34,9 +34,7 @@ def run_component() -> ComponentRunner:
     ``run_component(lambda: Network("t", NetworkArgs(...)), preview=False, config={...})``
     """
 
-    def run(
-        program: Callable[[], Any], *, preview: bool = False, config: dict[str, str] | None = None
-    ) -> StackRun:
+    def run(program: Callable[[], Any], *, preview: bool = False, config: dict[str, str] | None = None) -> StackRun:
         values = {"aws:region": "eu-west-1", **(config or {})}
         return run_program(
             program,

@@ -87,9 +87,7 @@ def test_endpoints_cover_ecr_logs_secrets_in_private_subnets(run_component: Comp
         ep = services[f"com.amazonaws.eu-west-1.{service}"]
         assert ep["vpcEndpointType"] == "Interface"
         assert ep["privateDnsEnabled"] is True
-        private = {
-            s.id for s in run.of_type("aws:ec2/subnet:Subnet") if s.inputs["tags"]["Tier"] == "private"
-        }
+        private = {s.id for s in run.of_type("aws:ec2/subnet:Subnet") if s.inputs["tags"]["Tier"] == "private"}
         assert set(ep["subnetIds"]) == private
     s3 = services["com.amazonaws.eu-west-1.s3"]
     assert s3["vpcEndpointType"] == "Gateway"
@@ -140,9 +138,7 @@ def test_adopted_vpc_creates_no_network_resources(run_component: ComponentRunner
         "aws:ec2/route:Route",
     }
     endpoint = next(
-        e
-        for e in run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
-        if e.inputs["vpcEndpointType"] == "Interface"
+        e for e in run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint") if e.inputs["vpcEndpointType"] == "Interface"
     )
     assert endpoint.inputs["vpcId"] == "vpc-0123"
     assert endpoint.inputs["subnetIds"] == ["subnet-b1", "subnet-b2"]

@@ -1,0 +1,36 @@
+# The two commands a newcomer needs (both install everything on a fresh machine first):
+#   make plan [STACK=prod]   offline plan of a stack with its policy report (no cloud account)
+#   make test                lint, type check and the whole test suite (what CI runs)
+STACK ?= dev
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+# uv from PyPI (a wheel with the binary inside); never download a Python toolchain.
+UV := $(PYTHON) -m uv
+export UV_PYTHON_DOWNLOADS := never
+export UV_LINK_MODE := copy
+
+.PHONY: setup plan test lint typecheck bench clean
+
+setup: .venv/.synced
+
+.venv/.synced: pyproject.toml uv.lock
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
+	$(UV) sync --frozen
+	@touch $@
+
+plan: setup
+	$(UV) run --frozen python -m mockcloud.plan $(STACK)
+
+lint: setup
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+
+typecheck: setup
+	$(UV) run --frozen mypy
+	cd app && $(UV) run --frozen --project . mypy src
+
+test: lint typecheck
+	$(UV) run --frozen pytest -n 2 --dist loadfile
+
+clean:
+	rm -rf .venv build .pytest_cache .mypy_cache .ruff_cache
