@@ -19,7 +19,7 @@ setup: .venv/.synced
 	@touch $@
 
 plan: setup
-	$(UV) run --frozen python -m mockcloud.plan $(STACK)
+	$(UV) run --frozen python -m mockcloud.plan $(STACK) $(ARGS)
 
 lint: setup
 	$(UV) run --frozen ruff check .

@@ -34,14 +34,11 @@ def measure(stack: str, runs: int) -> list[float]:
     return times
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--stack", default="prod")
-    parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args()
-    times = measure(args.stack, args.runs)
-    result = {
-        "stack": args.stack,
+def run(stack: str = "prod", runs: int = 5) -> dict[str, object]:
+    """Measure, print the one-line figure, write bench/results/offline_plan.json and return the result."""
+    times = measure(stack, runs)
+    result: dict[str, object] = {
+        "stack": stack,
         "runs": len(times),
         "min_s": round(min(times), 3),
         "median_s": round(statistics.median(times), 3),
@@ -50,13 +47,22 @@ def main() -> None:
         "meets_target": statistics.median(times) < TARGET_SECONDS,
     }
     print(
-        f"offline plan ({args.stack}), {len(times)} fresh processes: min {result['min_s']:.2f} s, "
+        f"offline plan ({stack}), {len(times)} fresh processes: min {result['min_s']:.2f} s, "
         f"median {result['median_s']:.2f} s, max {result['max_s']:.2f} s "
         f"(target < {TARGET_SECONDS:.0f} s: {'met' if result['meets_target'] else 'MISSED'})"
     )
     results = ROOT / "bench" / "results"
     results.mkdir(parents=True, exist_ok=True)
     (results / "offline_plan.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stack", default="prod")
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    run(args.stack, args.runs)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,10 @@ INTERFACE_ENDPOINT_SERVICES: Final = ("ecr.api", "ecr.dkr", "logs", "secretsmana
 # a /16 yields /21 subnets (2,043 usable IPs each for Fargate ENIs) and a /22 still yields /27s.
 _TIER_BLOCK: Final = {"private": 0, "isolated": 1, "public": 2}
 _MAX_AZ_SLOTS: Final = 8
+# Gateway Load Balancer endpoint subnets (inspection on) take /28s from the start of the spare block:
+# each endpoint needs one address, and /28 is the smallest subnet AWS allows.
+_SPARE_BLOCK: Final = 3
+_ENDPOINT_SUBNET_PREFIX: Final = 28
 
 SubnetTier = Literal["public", "private", "isolated"]
 
@@ -36,6 +40,39 @@ def subnet_cidrs(vpc_cidr: str, tier: SubnetTier, az_count: int) -> list[str]:
     if az_count > _MAX_AZ_SLOTS:
         raise ValueError(f"az_count {az_count} exceeds the {_MAX_AZ_SLOTS} slots per tier")
     return [str(s) for s in slots[:az_count]]
+
+
+def endpoint_subnet_cidrs(vpc_cidr: str, az_count: int) -> list[str]:
+    """Small (/28) subnets for Gateway Load Balancer endpoints, one per AZ, in the spare block."""
+    network = ipaddress.IPv4Network(vpc_cidr)
+    spare = list(network.subnets(prefixlen_diff=2))[_SPARE_BLOCK]
+    if az_count > _MAX_AZ_SLOTS:
+        raise ValueError(f"az_count {az_count} exceeds the {_MAX_AZ_SLOTS} slots per tier")
+    return [str(s) for s in list(spare.subnets(new_prefix=_ENDPOINT_SUBNET_PREFIX))[:az_count]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class InspectionZone:
+    """One AZ of a VPC prepared for inspection: what the inspection component routes through."""
+
+    availability_zone: str
+    public_subnet_cidr: str
+    """Exact CIDR of the AZ's public subnet (an edge route's destination must be a whole subnet)."""
+    public_route_table_id: pulumi.Output[str]
+    """The AZ's own public route table; its default route is left to the inspection component."""
+    endpoint_subnet_id: pulumi.Output[str]
+    """Dedicated subnet for the AZ's Gateway Load Balancer endpoint (default route to the IGW)."""
+    endpoint_subnet_cidr: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class InspectionRouting:
+    """Route tables and subnets that an inspection component completes (see NetworkArgs.inspection)."""
+
+    edge_route_table_id: pulumi.Output[str]
+    """Route table associated with the internet gateway (ingress routing)."""
+    zones: list[InspectionZone]
+    """One entry per AZ, in AZ order."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,6 +107,11 @@ class NetworkArgs:
     """Use an existing VPC instead of creating one."""
     name_tags: dict[str, str] = field(default_factory=dict)
     """Extra tags for the VPC itself (provider default tags apply everywhere already)."""
+    inspection: bool = False
+    """Prepare for a Gateway Load Balancer inspecting internet traffic: one public route table per AZ
+    *without* a default route, a /28 endpoint subnet per AZ routed to the internet gateway, and an
+    edge route table on the gateway. The inspection component adds the routes through its endpoints
+    (see ``Network.inspection``); on its own this leaves the public subnets offline."""
 
     def __post_init__(self) -> None:
         az_count = len(self.availability_zones)
@@ -86,6 +128,11 @@ class NetworkArgs:
             for tier in ("public_subnet_ids", "private_subnet_ids", "isolated_subnet_ids"):
                 if len(getattr(self.adopt, tier)) != az_count:
                     raise ValueError(f"adopt.{tier}: one subnet per AZ ({az_count}) is required")
+            if self.inspection:
+                raise ValueError(
+                    "inspection: True needs route tables this program owns; an adopted VPC (adopt) "
+                    "cannot be re-routed through inspection endpoints"
+                )
 
 
 class Network(pulumi.ComponentResource):
@@ -118,6 +165,9 @@ class Network(pulumi.ComponentResource):
     """NAT gateways created: none, one, or one per AZ."""
     endpoint_security_group_id: pulumi.Output[str] | None
     """Security group of the interface endpoints (443 from the VPC), when endpoints are on."""
+    inspection: InspectionRouting | None
+    """Per-AZ public route tables, endpoint subnets and the edge route table (``inspection=True``);
+    ``public_route_table_id`` is None then."""
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("platform:network:Network", name, None, opts)
@@ -129,6 +179,7 @@ class Network(pulumi.ComponentResource):
         self.internet_gateway_id = None
         self.nat_gateway_ids = []
         self.endpoint_security_group_id = None
+        self.inspection = None
 
         if args.adopt is not None:
             self._adopt(args.adopt)
@@ -204,19 +255,24 @@ class Network(pulumi.ComponentResource):
         self.private_subnet_ids = [s.id for s in private]
         self.isolated_subnet_ids = [s.id for s in isolated]
 
-        public_rt = aws.ec2.RouteTable(f"{name}-public-rt", vpc_id=vpc.id, tags={"Name": f"{name}-public"}, opts=child)
-        aws.ec2.Route(
-            f"{name}-public-default",
-            route_table_id=public_rt.id,
-            destination_cidr_block="0.0.0.0/0",
-            gateway_id=igw.id,
-            opts=child,
-        )
-        for i, subnet in enumerate(public):
-            aws.ec2.RouteTableAssociation(
-                f"{name}-public-rta-{i + 1}", subnet_id=subnet.id, route_table_id=public_rt.id, opts=child
+        if args.inspection:
+            self.inspection = self._create_inspection_routing(vpc, igw, public)
+        else:
+            public_rt = aws.ec2.RouteTable(
+                f"{name}-public-rt", vpc_id=vpc.id, tags={"Name": f"{name}-public"}, opts=child
             )
-        self.public_route_table_id = public_rt.id
+            aws.ec2.Route(
+                f"{name}-public-default",
+                route_table_id=public_rt.id,
+                destination_cidr_block="0.0.0.0/0",
+                gateway_id=igw.id,
+                opts=child,
+            )
+            for i, subnet in enumerate(public):
+                aws.ec2.RouteTableAssociation(
+                    f"{name}-public-rta-{i + 1}", subnet_id=subnet.id, route_table_id=public_rt.id, opts=child
+                )
+            self.public_route_table_id = public_rt.id
 
         nat_ids = self._create_nat_gateways(public, igw)
         self.nat_gateway_ids = nat_ids
@@ -251,6 +307,69 @@ class Network(pulumi.ComponentResource):
             aws.ec2.RouteTableAssociation(
                 f"{name}-isolated-rta-{i + 1}", subnet_id=subnet.id, route_table_id=isolated_rt.id, opts=child
             )
+
+    def _create_inspection_routing(
+        self, vpc: aws.ec2.Vpc, igw: aws.ec2.InternetGateway, public: list[aws.ec2.Subnet]
+    ) -> InspectionRouting:
+        """Per-AZ public route tables, endpoint subnets and the IGW edge table (routes come later).
+
+        Internet traffic stays symmetric only if both directions of a flow cross the *same* AZ's
+        endpoint (the appliance behind it holds the flow's state). So each public subnet gets its own
+        table (default route -> its AZ's endpoint) and the edge table sends each public subnet's CIDR
+        to that same endpoint; the inspection component adds those routes, because the endpoints are
+        its children. The association names match the shared-table layout, so switching inspection
+        on re-points the associations in place instead of replacing them.
+        """
+        name, args = self._name, self._args
+        child = pulumi.ResourceOptions(parent=self)
+        azs = args.availability_zones
+        public_cidrs = subnet_cidrs(args.cidr_block, "public", len(azs))
+        endpoint_cidrs = endpoint_subnet_cidrs(args.cidr_block, len(azs))
+
+        endpoint_rt = aws.ec2.RouteTable(
+            f"{name}-gwlbe-rt", vpc_id=vpc.id, tags={"Name": f"{name}-gwlb-endpoints"}, opts=child
+        )
+        # Traffic the appliances have inspected leaves the endpoint subnets straight to the IGW.
+        aws.ec2.Route(
+            f"{name}-gwlbe-default",
+            route_table_id=endpoint_rt.id,
+            destination_cidr_block="0.0.0.0/0",
+            gateway_id=igw.id,
+            opts=child,
+        )
+        edge_rt = aws.ec2.RouteTable(f"{name}-edge-rt", vpc_id=vpc.id, tags={"Name": f"{name}-edge"}, opts=child)
+        aws.ec2.RouteTableAssociation(f"{name}-edge-rta", gateway_id=igw.id, route_table_id=edge_rt.id, opts=child)
+
+        zones: list[InspectionZone] = []
+        for i, (az, subnet) in enumerate(zip(azs, public, strict=True)):
+            rt = aws.ec2.RouteTable(
+                f"{name}-public-rt-{i + 1}", vpc_id=vpc.id, tags={"Name": f"{name}-public-{az}"}, opts=child
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-public-rta-{i + 1}", subnet_id=subnet.id, route_table_id=rt.id, opts=child
+            )
+            endpoint_subnet = aws.ec2.Subnet(
+                f"{name}-gwlbe-{i + 1}",
+                vpc_id=vpc.id,
+                cidr_block=endpoint_cidrs[i],
+                availability_zone=az,
+                map_public_ip_on_launch=False,
+                tags={"Name": f"{name}-gwlbe-{az}", "Tier": "inspection-endpoint"},
+                opts=child,
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-gwlbe-rta-{i + 1}", subnet_id=endpoint_subnet.id, route_table_id=endpoint_rt.id, opts=child
+            )
+            zones.append(
+                InspectionZone(
+                    availability_zone=az,
+                    public_subnet_cidr=public_cidrs[i],
+                    public_route_table_id=rt.id,
+                    endpoint_subnet_id=endpoint_subnet.id,
+                    endpoint_subnet_cidr=endpoint_cidrs[i],
+                )
+            )
+        return InspectionRouting(edge_route_table_id=edge_rt.id, zones=zones)
 
     def _create_nat_gateways(
         self, public: list[aws.ec2.Subnet], igw: aws.ec2.InternetGateway

@@ -9,7 +9,14 @@ from typing import Any
 import pytest
 
 from components.aws_context import AwsContext
-from components.network import INTERFACE_ENDPOINT_SERVICES, AdoptedVpc, Network, NetworkArgs, subnet_cidrs
+from components.network import (
+    INTERFACE_ENDPOINT_SERVICES,
+    AdoptedVpc,
+    Network,
+    NetworkArgs,
+    endpoint_subnet_cidrs,
+    subnet_cidrs,
+)
 from tests.support import ComponentRunner
 
 AZS3 = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
@@ -172,3 +179,83 @@ def test_subnet_plan_is_deterministic_and_sized() -> None:
     assert subnet_cidrs("10.0.0.0/16", "private", 3) == ["10.0.0.0/21", "10.0.8.0/21", "10.0.16.0/21"]
     assert subnet_cidrs("10.0.0.0/16", "isolated", 2) == ["10.0.64.0/21", "10.0.72.0/21"]
     assert subnet_cidrs("10.0.0.0/22", "public", 6)[-1] == "10.0.2.160/27"
+
+
+# -- inspection (Gateway Load Balancer) layout ---------------------------------------------------------
+def test_inspection_gives_each_public_subnet_its_own_table_without_a_default_route(
+    run_component: ComponentRunner,
+) -> None:
+    run = _network(run_component, availability_zones=AZS3, inspection=True)
+    subnets = {s.id: s.inputs for s in run.of_type("aws:ec2/subnet:Subnet")}
+    routes: dict[str, list[dict[str, Any]]] = {}
+    for r in run.of_type("aws:ec2/route:Route"):
+        routes.setdefault(r.inputs["routeTableId"], []).append(r.inputs)
+    associations = [a.inputs for a in run.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation")]
+    public_tables = {
+        a["routeTableId"]
+        for a in associations
+        if subnets.get(a.get("subnetId", ""), {}).get("tags", {}).get("Tier") == "public"
+    }
+    assert len(public_tables) == 3, "one table per AZ keeps each AZ's traffic on its own endpoint"
+    # the inspection component adds the default routes (through its endpoints)
+    assert all(t not in routes for t in public_tables)
+    # the names are those of the shared-table layout: turning inspection on re-points, never replaces
+    names = {a.name for a in run.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation")}
+    assert {"net-public-rta-1", "net-public-rta-2", "net-public-rta-3"} <= names
+
+
+def test_inspection_endpoint_subnets_route_to_the_igw_and_the_edge_table_is_on_the_igw(
+    run_component: ComponentRunner,
+) -> None:
+    run = _network(run_component, availability_zones=AZS3, cidr_block="10.20.0.0/16", inspection=True)
+    igw = run.one("aws:ec2/internetGateway:InternetGateway")
+    endpoint_subnets = [
+        s for s in run.of_type("aws:ec2/subnet:Subnet") if s.inputs["tags"]["Tier"] == "inspection-endpoint"
+    ]
+    assert sorted(s.inputs["availabilityZone"] for s in endpoint_subnets) == AZS3
+    assert sorted(s.inputs["cidrBlock"] for s in endpoint_subnets) == endpoint_subnet_cidrs("10.20.0.0/16", 3)
+    endpoint_table = run.one("aws:ec2/routeTable:RouteTable", "net-gwlbe-rt")
+    [route] = [r.inputs for r in run.of_type("aws:ec2/route:Route") if r.inputs["routeTableId"] == endpoint_table.id]
+    assert (route["destinationCidrBlock"], route["gatewayId"]) == ("0.0.0.0/0", igw.id)
+    edge = run.one("aws:ec2/routeTableAssociation:RouteTableAssociation", "net-edge-rta")
+    assert edge.inputs == {
+        **edge.inputs,
+        "gatewayId": igw.id,
+        "routeTableId": run.one("aws:ec2/routeTable:RouteTable", "net-edge-rt").id,
+    }
+    assert "subnetId" not in edge.inputs
+
+
+def test_inspection_structure_is_plain_per_az(run_component: ComponentRunner) -> None:
+    holder: list[Network] = []
+    run_component(
+        lambda: holder.append(
+            Network("net", NetworkArgs(context=CONTEXT, availability_zones=AZS3[:2], inspection=True))
+        )
+    )
+    [network] = holder
+    assert network.public_route_table_id is None
+    assert network.inspection is not None
+    assert [z.availability_zone for z in network.inspection.zones] == AZS3[:2]
+    assert [z.public_subnet_cidr for z in network.inspection.zones] == subnet_cidrs("10.0.0.0/16", "public", 2)
+    assert [z.endpoint_subnet_cidr for z in network.inspection.zones] == ["10.0.192.0/28", "10.0.192.16/28"]
+
+
+@pytest.mark.parametrize("cidr", ["10.0.0.0/16", "10.0.0.0/22"])
+def test_endpoint_subnets_are_small_and_overlap_nothing(cidr: str) -> None:
+    endpoint = [ipaddress.IPv4Network(c) for c in endpoint_subnet_cidrs(cidr, 6)]
+    tiers = [ipaddress.IPv4Network(c) for t in ("public", "private", "isolated") for c in subnet_cidrs(cidr, t, 6)]
+    assert all(e.prefixlen == 28 and e.subnet_of(ipaddress.IPv4Network(cidr)) for e in endpoint)
+    assert not any(e.overlaps(t) for e in endpoint for t in tiers)
+    assert len(set(endpoint)) == 6
+
+
+def test_inspection_needs_a_vpc_this_program_owns() -> None:
+    adopt = AdoptedVpc(
+        vpc_id="vpc-0123",
+        public_subnet_ids=["subnet-a1", "subnet-a2"],
+        private_subnet_ids=["subnet-b1", "subnet-b2"],
+        isolated_subnet_ids=["subnet-c1", "subnet-c2"],
+    )
+    with pytest.raises(ValueError, match="inspection: True needs route tables this program owns"):
+        NetworkArgs(context=CONTEXT, availability_zones=AZS3[:2], adopt=adopt, inspection=True)

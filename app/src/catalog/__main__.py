@@ -1,0 +1,49 @@
+"""`catalog` command (the image's entrypoint): `serve` (default), `migrate`, `seed --products N`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+
+from catalog import seed, server
+from catalog.db import connect
+from catalog.jsonlog import configure_logging
+from catalog.migrate import migrate
+from catalog.settings import SettingsError, load_settings
+
+
+async def _migrate() -> list[str]:
+    settings = load_settings()
+    conn = await connect(settings)
+    try:
+        return await migrate(conn)
+    finally:
+        await conn.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Dispatch to a subcommand."""
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(prog="catalog", description=__doc__)
+    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "migrate", "seed"])
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "seed":
+        return seed.main(rest)
+    if rest:
+        parser.error(f"unexpected arguments: {' '.join(rest)}")
+    if args.command == "migrate":
+        configure_logging("INFO")
+        try:
+            applied = asyncio.run(_migrate())
+        except SettingsError as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
+        print(json.dumps({"applied": applied}))
+        return 0
+    return server.main()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

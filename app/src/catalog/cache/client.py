@@ -1,0 +1,69 @@
+"""Build the redis-py asyncio client ElastiCache needs: standalone or cluster, TLS, AUTH, a blocking pool."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
+from redis.asyncio.connection import Connection, SSLConnection
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from catalog.settings import Settings
+
+RedisClient = Redis | RedisCluster
+"""Either client; the cache layer uses only commands both have."""
+
+
+def _common_kwargs(settings: Settings) -> dict[str, Any]:
+    password = settings.redis_auth_token.get_secret_value() if settings.redis_auth_token else None
+    return {
+        "username": settings.redis_username,
+        "password": password,
+        "socket_timeout": settings.redis_timeout_seconds,
+        "socket_connect_timeout": settings.redis_connect_timeout_seconds,
+        "socket_keepalive": True,
+        "client_name": "catalog-service",
+        # One immediate retry re-dials a pooled socket the server closed (e.g. after a failover);
+        # anything longer is the circuit breaker's job. redis-py's default backs off for seconds.
+        "retry": Retry(NoBackoff(), retries=1),
+        "health_check_interval": 30,
+    }
+
+
+def _tls_kwargs(settings: Settings) -> dict[str, Any]:
+    return {
+        "ssl_ca_certs": settings.redis_tls_ca_file,
+        "ssl_cert_reqs": "required",
+        "ssl_check_hostname": True,
+    }
+
+
+def build_redis_client(settings: Settings) -> RedisClient:
+    """A client that connects lazily, so the service starts (and fails open) while Redis is down."""
+    common = _common_kwargs(settings)
+    if settings.redis_cluster_mode:
+        tls = {"ssl": True, **_tls_kwargs(settings)} if settings.redis_tls else {}
+        # RedisCluster's per-node pool raises MaxConnectionsError when exhausted; the cache layer
+        # bounds in-flight commands with a semaphore of the same size so callers wait instead.
+        return RedisCluster(
+            host=settings.redis_host,
+            port=settings.redis_port,
+            max_connections=settings.redis_pool_size,
+            require_full_coverage=True,
+            **common,
+            **tls,
+        )
+    connection_class: type[Connection] = SSLConnection if settings.redis_tls else Connection
+    pool = BlockingConnectionPool(
+        host=settings.redis_host,
+        port=settings.redis_port,
+        db=settings.redis_db,
+        max_connections=settings.redis_pool_size,
+        # Wait this long for a free connection; the default pool would raise at once instead.
+        timeout=max(1.0, 4 * settings.redis_timeout_seconds),
+        connection_class=connection_class,
+        **common,
+        **(_tls_kwargs(settings) if settings.redis_tls else {}),
+    )
+    return Redis.from_pool(pool)

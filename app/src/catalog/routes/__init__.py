@@ -1,0 +1,1 @@
+"""HTTP routers: the catalog API, ops, health and benchmark baselines."""

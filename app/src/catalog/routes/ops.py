@@ -1,0 +1,46 @@
+"""Cache operations under /ops (the ECS "ops" role)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from catalog.models import CacheStats, ErrorBody, InvalidateRequest, InvalidateResult, WarmRequest, WarmResult
+from catalog.routes.deps import ResourcesDep, ServiceDep
+
+router = APIRouter(prefix="/ops", tags=["ops"])
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Unparsable body."},
+    503: {"model": ErrorBody, "description": "Redis or the database is down."},
+}
+
+
+@router.get("/cache/stats", response_model=CacheStats)
+async def cache_stats(resources: ResourcesDep) -> CacheStats:
+    """This task's cache counters, the breaker state and Redis's own statistics."""
+    cache = resources.cache
+    return CacheStats(
+        strategy=resources.strategy.name,
+        breaker=cache.breaker.state,
+        counters=dict(cache.counters),
+        database_queries=resources.repository.query_count,
+        pending_invalidations=cache.pending_invalidations,
+        redis=await cache.server_info(),
+    )
+
+
+@router.post("/cache/invalidate", response_model=InvalidateResult, responses=_ERRORS)
+async def invalidate(body: InvalidateRequest, service: ServiceDep) -> InvalidateResult:
+    """Drop one logical key (product:42, summary:3, list:all, categories:all) or every key under a prefix."""
+    if body.key is not None:
+        return InvalidateResult(deleted=await service.invalidate_key(body.key))
+    assert body.prefix is not None
+    return InvalidateResult(deleted=await service.invalidate_prefix(body.prefix))
+
+
+@router.post("/cache/warm", response_model=WarmResult, responses=_ERRORS)
+async def warm(body: WarmRequest, service: ServiceDep) -> WarmResult:
+    """Load products and category summaries into the cache."""
+    return await service.warm(body)

@@ -1,0 +1,197 @@
+"""Catalog use cases: what to cache under which key, and which keys a write touches."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+
+from catalog.cache import CacheStrategy, Entry, KeySpace, ProductChange, RedisCache
+from catalog.cache.store import CacheUnavailableError
+from catalog.errors import BadRequestError, CacheUnavailableForOpsError, NotFoundError
+from catalog.models import (
+    MAX_BIGINT,
+    Product,
+    ProductCreate,
+    ProductPage,
+    ProductUpdate,
+    Review,
+    ReviewCreate,
+    WarmRequest,
+    WarmResult,
+)
+from catalog.repository import CatalogRepository, ProductWrite
+
+log = logging.getLogger(__name__)
+
+_CURSOR_PREFIX = "after:"
+
+
+def encode_cursor(after_id: int) -> str:
+    """An opaque cursor for the page after `after_id`."""
+    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{after_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int:
+    """The id a cursor points after (0 for the first page); 400 for anything we did not issue."""
+    if not cursor:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+        if not text.startswith(_CURSOR_PREFIX):
+            raise ValueError(text)
+        after = int(text.removeprefix(_CURSOR_PREFIX))
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        raise BadRequestError(f"cursor {cursor[:40]!r} is not a cursor this API issued") from None
+    if not 0 <= after <= MAX_BIGINT:
+        raise BadRequestError(f"cursor {cursor[:40]!r} is out of range")
+    return after
+
+
+def _json_entry(model: Product | None) -> Entry:
+    if model is None:
+        return Entry(None)
+    return Entry(model.model_dump_json().encode(), model.version)
+
+
+class CatalogService:
+    """Reads go through the configured strategy; writes commit first, then update the cache, then return."""
+
+    def __init__(self, repository: CatalogRepository, cache: RedisCache, strategy: CacheStrategy) -> None:
+        self.repository = repository
+        self.cache = cache
+        self.strategy = strategy
+        self.keys: KeySpace = cache.keys
+
+    # ---------------------------------------------------------------- reads: JSON bytes served as stored
+
+    async def product_json(self, product_id: int) -> bytes:
+        """The product's JSON; 404 (cached as a negative entry) when it does not exist."""
+
+        async def load() -> Entry:
+            return _json_entry(await self.repository.get_product(product_id))
+
+        key = self.keys.entry(self.keys.product(product_id))
+        entry = await self.strategy.read(key, "product", load)
+        if entry.payload is None:
+            raise NotFoundError(f"product {product_id} does not exist")
+        return entry.payload
+
+    async def category_summary_json(self, category_id: int) -> bytes:
+        """The category's aggregates; 404 (cached as a negative entry) when it does not exist."""
+
+        async def load() -> Entry:
+            summary = await self.repository.category_summary(category_id)
+            return Entry(None) if summary is None else Entry(summary.model_dump_json().encode())
+
+        key = self.keys.entry(self.keys.summary(category_id))
+        entry = await self.strategy.read(key, "summary", load)
+        if entry.payload is None:
+            raise NotFoundError(f"category {category_id} does not exist")
+        return entry.payload
+
+    async def categories_json(self) -> bytes:
+        """Every category with its product count."""
+
+        async def load() -> Entry:
+            categories = await self.repository.list_categories()
+            return Entry(b"[" + b",".join(c.model_dump_json().encode() for c in categories) + b"]")
+
+        entry = await self.strategy.read(self.keys.entry("categories:all"), "categories", load)
+        assert entry.payload is not None
+        return entry.payload
+
+    async def product_page_json(self, category_id: int | None, cursor: str | None, limit: int) -> bytes:
+        """One page of products; list pages are keyed by a generation that every product write renews."""
+        after = decode_cursor(cursor)
+
+        async def load() -> Entry:
+            items = await self.repository.list_products(category_id, after, limit + 1)
+            next_cursor = encode_cursor(items[limit - 1].id) if len(items) > limit else None
+            page = ProductPage(items=items[:limit], next_cursor=next_cursor)
+            return Entry(page.model_dump_json().encode())
+
+        scope = self.keys.list_scope(category_id)
+        generation = await self.cache.generation(scope)
+        if generation is None:
+            # Without the generation we cannot know which pages are current: skip the cache.
+            entry = await self.cache.load_uncached(f"uncached-list:{scope}:{after}:{limit}", "list", load)
+        else:
+            key = self.keys.list_page(scope, generation, after, limit)
+            entry = await self.strategy.read(key, "list", load)
+        assert entry.payload is not None
+        return entry.payload
+
+    # ---------------------------------------------------------------- writes
+
+    async def _written(self, write: ProductWrite) -> None:
+        entry = _json_entry(write.product) if write.product else Entry(None, write.version)
+        await self.strategy.written(ProductChange(write.product_id, write.category_ids, entry))
+
+    async def create_product(self, data: ProductCreate) -> Product:
+        """Insert; the new id's negative entry (if someone asked for it before) is replaced or deleted."""
+        write = await self.repository.create_product(data)
+        await self._written(write)
+        assert write.product is not None
+        return write.product
+
+    async def update_product(self, product_id: int, patch: ProductUpdate) -> Product:
+        """Update; the cache reflects the write before this returns."""
+        write = await self.repository.update_product(product_id, patch)
+        await self._written(write)
+        assert write.product is not None
+        return write.product
+
+    async def delete_product(self, product_id: int) -> None:
+        """Delete; later reads get 404 (write-through stores a versioned tombstone)."""
+        write = await self.repository.delete_product(product_id)
+        await self._written(write)
+
+    async def add_review(self, product_id: int, data: ReviewCreate) -> Review:
+        """Add a review; the product's rating and its category's summary change."""
+        review, write = await self.repository.add_review(product_id, data)
+        await self._written(write)
+        return review
+
+    # ---------------------------------------------------------------- ops
+
+    async def invalidate_key(self, logical: str) -> int:
+        """Delete one logical key (and its lease); `list:<scope>` renews the scope's generation."""
+        return await self.cache.invalidate([logical])
+
+    async def invalidate_prefix(self, logical_prefix: str) -> int:
+        """Delete every key under a logical prefix; 503 when Redis is unusable (the flush is queued)."""
+        try:
+            return await self.cache.invalidate_prefix(logical_prefix)
+        except CacheUnavailableError as exc:
+            raise CacheUnavailableForOpsError(
+                f"redis is unavailable; the invalidation of prefix {logical_prefix!r} is queued ({exc})"
+            ) from None
+
+    async def warm(self, request: WarmRequest) -> WarmResult:
+        """Load products (and category summaries) into the cache under leases, skipping keys being filled."""
+        if request.product_ids is not None:
+            ids = list(dict.fromkeys(request.product_ids))
+        else:
+            ids = await self.repository.first_product_ids(request.top) if request.top else []
+
+        async def load_products(logical_keys: list[str]) -> dict[str, Entry]:
+            wanted = [int(key.removeprefix("product:")) for key in logical_keys]
+            found = {p.id: p for p in await self.repository.get_products(wanted)}
+            return {self.keys.product(pid): _json_entry(found.get(pid)) for pid in wanted}
+
+        async def load_summaries(logical_keys: list[str]) -> dict[str, Entry]:
+            entries = {}
+            for key in logical_keys:
+                summary = await self.repository.category_summary(int(key.removeprefix("summary:")))
+                entries[key] = Entry(None) if summary is None else Entry(summary.model_dump_json().encode())
+            return entries
+
+        products = await self.cache.warm([self.keys.product(pid) for pid in ids], load_products) if ids else 0
+        summaries = wanted_summaries = 0
+        if request.categories:
+            category_ids = [c.id for c in await self.repository.list_categories()]
+            wanted_summaries = len(category_ids)
+            summaries = await self.cache.warm([self.keys.summary(cid) for cid in category_ids], load_summaries)
+        skipped = len(ids) + wanted_summaries - products - summaries
+        return WarmResult(products=products, categories=summaries, skipped=skipped)

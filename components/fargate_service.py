@@ -1,0 +1,872 @@
+"""One ECS service on Fargate behind the ALB: task definition, roles, logs, security group, scaling."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal, NamedTuple
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aws_context import AwsContext
+from components.ecs_cluster import CapacityProviderShare, validate_strategy
+
+CpuArchitecture = Literal["X86_64", "ARM64"]
+
+# Fargate's task sizes (Linux): CPU units -> the memory values (MiB) it accepts. 8 and 16 vCPU need
+# platform 1.4.0 or later, which LATEST is.
+FARGATE_MEMORY_BY_CPU: Final[dict[int, tuple[int, ...]]] = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4096 + 1, 1024)),
+    1024: tuple(range(2048, 8192 + 1, 1024)),
+    2048: tuple(range(4096, 16384 + 1, 1024)),
+    4096: tuple(range(8192, 30720 + 1, 1024)),
+    8192: tuple(range(16384, 61440 + 1, 4096)),
+    16384: tuple(range(32768, 122880 + 1, 8192)),
+}
+
+# Environment names that must come from `secrets`, never plain `environment` (which is readable by
+# anyone who can describe the task definition).
+_SECRET_LOOKING: Final = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_KEY|API_KEY|ACCESS_KEY|CREDENTIAL)")
+_ENV_NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
+_SERVICE_NAME: Final = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+_ECR_IMAGE: Final = re.compile(
+    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/(?P<repo>[^@:]+)@sha256:[0-9a-f]{64}$"
+)
+
+# ECS Exec's agent writes to these paths inside the container; with a read-only root filesystem they
+# need writable volumes (aws/containers-roadmap#1359 and the ECS Exec checker's documented workaround).
+EXEC_AGENT_PATHS: Final = ("/var/lib/amazon", "/var/log/amazon")
+
+# The only writable path of the app: a task-scoped bind mount (ephemeral storage), not the image.
+TMP_PATH: Final = "/tmp"  # noqa: S108 (a per-task volume, not a shared host directory)
+
+
+def fargate_memory_options(cpu: int) -> tuple[int, ...]:
+    """Memory values (MiB) Fargate accepts for ``cpu`` units; empty when the CPU value is not one."""
+    return FARGATE_MEMORY_BY_CPU.get(cpu, ())
+
+
+def validate_task_size(cpu: int, memory: int, *, cpu_name: str = "cpu", memory_name: str = "memory") -> None:
+    """Reject CPU/memory pairs Fargate would refuse, listing what is allowed."""
+    if cpu not in FARGATE_MEMORY_BY_CPU:
+        allowed = ", ".join(str(c) for c in FARGATE_MEMORY_BY_CPU)
+        raise ValueError(f"{cpu_name}: {cpu} is not a Fargate CPU size; allowed: {allowed}")
+    options = FARGATE_MEMORY_BY_CPU[cpu]
+    if memory not in options:
+        raise ValueError(
+            f"{memory_name}: {memory} MiB is not valid with {cpu_name} {cpu}; "
+            f"allowed for {cpu} CPU units: {', '.join(str(m) for m in options)}"
+        )
+
+
+def healthz_command(port: int) -> list[str]:
+    """Container health check: GET /healthz on localhost with the image's Python (no curl in slim images).
+
+    ``urlopen`` raises on connection errors and on 4xx/5xx, so any failure is a non-zero exit.
+    """
+    code = (
+        "import sys,urllib.request as u;"
+        f"sys.exit(0 if u.urlopen('http://127.0.0.1:{port}/healthz',timeout=3).status==200 else 1)"
+    )
+    return ["CMD", "python3", "-c", code]
+
+
+class Dependency(NamedTuple):
+    """A security group the tasks connect to, per the connection contract: the service creates the
+    egress rule on its tasks' group and the ingress rule on the dependency's group."""
+
+    security_group_id: pulumi.Input[str]
+    port: int
+    description: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SecretRef:
+    """A secret injected by ECS at task start (never stored in the task definition)."""
+
+    arn: pulumi.Input[str]
+    """ARN of the Secrets Manager secret or SSM SecureString parameter."""
+    json_key: str | None = None
+    """For a JSON secret: the key to extract (e.g. ``password`` of an RDS-managed secret)."""
+    kind: Literal["secretsmanager", "ssm"] = "secretsmanager"
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("secretsmanager", "ssm"):
+            raise ValueError(f"secret kind: {self.kind!r}; allowed: secretsmanager, ssm")
+        if self.json_key is not None and self.kind != "secretsmanager":
+            raise ValueError("secret json_key: only Secrets Manager secrets have JSON keys")
+        if self.json_key is not None and not re.match(r"^[A-Za-z0-9_.-]+$", self.json_key):
+            raise ValueError(f"secret json_key: {self.json_key!r}; allowed: letters, digits, '_', '.', '-'")
+
+    @property
+    def value_from(self) -> pulumi.Output[str]:
+        """``valueFrom`` for the container definition: ``<arn>:<json-key>::`` selects one JSON key
+        (version stage and version ID left empty: the current version)."""
+        if self.json_key is None:
+            return pulumi.Output.from_input(self.arn)
+        return pulumi.Output.concat(self.arn, f":{self.json_key}::")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContainerHealthCheck:
+    """The task definition's container health check (ECS ignores a Dockerfile HEALTHCHECK)."""
+
+    command: Sequence[str]
+    """``["CMD", ...]`` or ``["CMD-SHELL", "..."]``; exit 0 means healthy."""
+    interval_seconds: int = 15
+    """5-300."""
+    timeout_seconds: int = 5
+    """2-60."""
+    retries: int = 3
+    """1-10."""
+    start_period_seconds: int = 30
+    """0-300: failures during start-up do not count."""
+
+    def __post_init__(self) -> None:
+        if not self.command or self.command[0] not in ("CMD", "CMD-SHELL"):
+            raise ValueError(f"health_check.command: {list(self.command)!r} must start with CMD or CMD-SHELL")
+        for what, value, (low, high) in (
+            ("interval_seconds", self.interval_seconds, (5, 300)),
+            ("timeout_seconds", self.timeout_seconds, (2, 60)),
+            ("retries", self.retries, (1, 10)),
+            ("start_period_seconds", self.start_period_seconds, (0, 300)),
+        ):
+            if not low <= value <= high:
+                raise ValueError(f"health_check.{what}: {value}; allowed: {low} to {high}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadBalancerAttachment:
+    """The ALB target group the service registers its tasks in."""
+
+    security_group_id: pulumi.Input[str]
+    """The ALB's security group (the only source admitted to the tasks)."""
+    target_group_arn: pulumi.Input[str]
+    """Target group (type ip) to register task IPs in."""
+    target_group_arn_suffix: pulumi.Input[str]
+    """``targetgroup/<name>/<id>``, for the request-count scaling metric."""
+    load_balancer_arn_suffix: pulumi.Input[str]
+    """``app/<name>/<id>``, for the request-count scaling metric."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AutoScaling:
+    """Target tracking on CPU, memory and ALB requests per target, within [min, max] tasks."""
+
+    min_capacity: int
+    """Fewest tasks (also the initial desired count). 2+ in prod, one per AZ ideally."""
+    max_capacity: int
+    """Most tasks."""
+    cpu_target_percent: int = 60
+    memory_target_percent: int = 70
+    requests_per_target: int = 1000
+    """ALB requests per target per minute to hold."""
+    scale_in_cooldown_seconds: int = 300
+    scale_out_cooldown_seconds: int = 60
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.min_capacity <= self.max_capacity:
+            raise ValueError(
+                f"autoscaling: min_capacity {self.min_capacity} / max_capacity {self.max_capacity}; "
+                "allowed: 1 <= min <= max"
+            )
+        if self.max_capacity > 5000:
+            raise ValueError(f"autoscaling.max_capacity: {self.max_capacity}; allowed: up to 5000 tasks per service")
+        for what, value in (("cpu_target_percent", self.cpu_target_percent),
+                            ("memory_target_percent", self.memory_target_percent)):  # fmt: skip
+            if not 10 <= value <= 95:
+                raise ValueError(f"autoscaling.{what}: {value}; allowed: 10 to 95")
+        if self.requests_per_target < 1:
+            raise ValueError(f"autoscaling.requests_per_target: {self.requests_per_target}; allowed: 1 or more")
+        for what, value in (("scale_in_cooldown_seconds", self.scale_in_cooldown_seconds),
+                            ("scale_out_cooldown_seconds", self.scale_out_cooldown_seconds)):  # fmt: skip
+            if not 0 <= value <= 3600:
+                raise ValueError(f"autoscaling.{what}: {value}; allowed: 0 to 3600")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExecAccess:
+    """ECS Exec: the cluster's audit log group and session key, which the task role may use."""
+
+    log_group_arn: str
+    """Exec session log group (plain ARN)."""
+    kms_key_alias: str
+    """``alias/...`` of the session key (the grant goes through the alias, known at preview)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CloudMapRegistration:
+    """Register the tasks in a Cloud Map private DNS namespace as ``<service_name>.<namespace_name>``."""
+
+    namespace_id: pulumi.Input[str]
+    namespace_name: str
+    """DNS name of the namespace (plain)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class HttpsEgress:
+    """Where tasks may open HTTPS connections (ECR, CloudWatch Logs, Secrets Manager, SSM messages)."""
+
+    security_group_ids: Sequence[pulumi.Input[str]] = ()
+    """E.g. the interface VPC endpoints' security group."""
+    prefix_list_ids: Sequence[pulumi.Input[str]] = ()
+    """E.g. the S3 gateway endpoint's prefix list (ECR image layers live in S3)."""
+    cidrs: Sequence[str] = ()
+    """Addresses, e.g. ``0.0.0.0/0`` when the AWS APIs are reached through NAT."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class FargateServiceArgs:
+    """Settings for one service."""
+
+    context: AwsContext
+    """Account, region and partition (plain values)."""
+    cluster_arn: pulumi.Input[str]
+    cluster_name: str
+    """Plain: composes the service's scaling resource ID and names."""
+    service_name: str
+    """Name of the ECS service and its Cloud Map record (``api``)."""
+    vpc_id: pulumi.Input[str]
+    subnet_ids: Sequence[pulumi.Input[str]]
+    """Private subnets (no public IPs are assigned)."""
+    image: pulumi.Input[str]
+    """Digest-pinned image reference ``<repository>@sha256:<digest>`` (never a tag)."""
+    load_balancer: LoadBalancerAttachment
+    autoscaling: AutoScaling
+    capacity_provider_strategy: Sequence[CapacityProviderShare]
+    image_repository_arn: pulumi.Input[str] | None = None
+    """ECR repository to grant pulls from; derived from ``image`` when that is a plain ECR reference."""
+    cpu: int = 256
+    """Task CPU units (a Fargate size)."""
+    memory: int = 512
+    """Task memory in MiB (valid for ``cpu``)."""
+    cpu_architecture: CpuArchitecture = "X86_64"
+    """Must match the image's platform (linux/amd64 or linux/arm64)."""
+    container_name: str = "app"
+    container_port: int = 8080
+    environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Plain environment (non-secret values only)."""
+    secrets: Mapping[str, SecretRef] = field(default_factory=dict)
+    """Environment variables ECS fills from Secrets Manager / SSM at start."""
+    secret_kms_key_arns: Sequence[pulumi.Input[str]] = ()
+    """Customer-managed keys encrypting those secrets (none for the AWS-managed key)."""
+    user: str = "10001:10001"
+    """Numeric ``uid:gid`` the process runs as (never root)."""
+    health_check: ContainerHealthCheck | None = None
+    """Defaults to ``GET /healthz`` on the container port (liveness: touches no dependency)."""
+    stop_timeout_seconds: int = 30
+    """SIGTERM-to-SIGKILL time (2-120); longer than the app's graceful shutdown."""
+    log_retention_days: int = 30
+    log_kms_key_arn: pulumi.Input[str] | None = None
+    """KMS key for the log group (its policy must admit CloudWatch Logs)."""
+    health_check_grace_period_seconds: int = 60
+    """Time after start during which ALB health checks do not stop a task."""
+    min_healthy_percent: int = 100
+    max_percent: int = 200
+    dependencies: Sequence[Dependency] = ()
+    """Security groups the tasks connect to (cache, database)."""
+    https_egress: HttpsEgress = HttpsEgress()
+    discovery: CloudMapRegistration | None = None
+    """Cloud Map registration (A records, health from ECS)."""
+    execute_command: ExecAccess | None = None
+    """Enable ECS Exec with the cluster's audit logging."""
+
+    def __post_init__(self) -> None:
+        if not _SERVICE_NAME.match(self.service_name):
+            raise ValueError(f"service_name: {self.service_name!r}; allowed: 1-32 of a-z, 0-9, '-' (letter first)")
+        validate_task_size(self.cpu, self.memory)
+        if self.cpu_architecture not in ("X86_64", "ARM64"):
+            raise ValueError(f"cpu_architecture: {self.cpu_architecture!r}; allowed: X86_64, ARM64")
+        if isinstance(self.image, str):
+            _validate_image(self.image)
+        if not 1 <= self.container_port <= 65535:
+            raise ValueError(f"container_port: {self.container_port}; allowed: 1 to 65535")
+        if not self.subnet_ids:
+            raise ValueError("subnet_ids: at least one private subnet is required")
+        for name in [*self.environment, *self.secrets]:
+            if not _ENV_NAME.match(name):
+                raise ValueError(f"environment variable name {name!r} is not valid")
+        both = sorted(set(self.environment) & set(self.secrets))
+        if both:
+            raise ValueError(f"environment and secrets both set {both}; a variable comes from one or the other")
+        leaked = sorted(n for n in self.environment if _SECRET_LOOKING.search(n.upper()))
+        if leaked:
+            raise ValueError(
+                f"environment: {leaked} look like secrets; pass them in `secrets` (Secrets Manager/SSM) "
+                "so their values never appear in the task definition"
+            )
+        user_id = self.user.split(":", 1)[0]
+        if not re.match(r"^\d+(:\d+)?$", self.user) or user_id == "0":
+            raise ValueError(f"user: {self.user!r}; allowed: a numeric non-root uid[:gid], e.g. 10001:10001")
+        if not 2 <= self.stop_timeout_seconds <= 120:
+            raise ValueError(f"stop_timeout_seconds: {self.stop_timeout_seconds}; allowed: 2 to 120 (Fargate)")
+        if not 0 <= self.health_check_grace_period_seconds <= 2_147_483_647:
+            raise ValueError(
+                f"health_check_grace_period_seconds: {self.health_check_grace_period_seconds}; allowed: 0 or more"
+            )
+        if not 0 <= self.min_healthy_percent <= 100 or not 100 <= self.max_percent <= 200:
+            raise ValueError(
+                f"min_healthy_percent {self.min_healthy_percent} / max_percent {self.max_percent}; "
+                "allowed: 0-100 and 100-200"
+            )
+        if self.min_healthy_percent == 100 and self.max_percent == 100:
+            raise ValueError("min_healthy_percent 100 with max_percent 100 leaves no room to deploy")
+        validate_strategy(self.capacity_provider_strategy)
+        slugs = [_slug(dep.description) for dep in self.dependencies]
+        for dep, slug in zip(self.dependencies, slugs, strict=True):
+            if not 1 <= dep.port <= 65535 or not slug:
+                raise ValueError(
+                    f"dependency {dep.description!r}: port {dep.port}; allowed: 1-65535 and a non-empty description"
+                )
+        if len(set(slugs)) != len(slugs):
+            raise ValueError(f"dependencies: descriptions {slugs} must be distinct (they name the rules)")
+        for kind in ("exec", "task"):
+            self.role_name(kind)
+        for cidr in self.https_egress.cidrs:
+            if "/" not in cidr:
+                raise ValueError(f"https_egress.cidrs: {cidr!r} is not a CIDR")
+
+    @property
+    def family(self) -> str:
+        return f"{self.cluster_name}-{self.service_name}"
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/ecs/{self.cluster_name}/{self.service_name}"
+
+    def role_name(self, kind: str) -> str:
+        name = f"{self.family}-{kind}-{self.context.region}"
+        if len(name) > 64:
+            raise ValueError(f"IAM role name {name!r} exceeds 64 characters; shorten cluster_name or service_name")
+        return name
+
+
+def _validate_image(image: str) -> str:
+    if "@sha256:" not in image or not re.search(r"@sha256:[0-9a-f]{64}$", image):
+        raise ValueError(
+            f"image: {image!r} is not digest-pinned; allowed: <repository>@sha256:<64 hex> (tags are mutable)"
+        )
+    return image
+
+
+class FargateService(pulumi.ComponentResource):
+    """An ECS service on Fargate in private subnets, registered in an ALB target group.
+
+    Its tasks' security group admits only the ALB on the container port. Connections are created
+    here, by the client, per the connection contract: ALB egress to the tasks, task egress to each
+    dependency and the dependency's ingress from the tasks.
+    """
+
+    service_name: str
+    """Name of the ECS service (plain)."""
+    service_arn: pulumi.Output[str]
+    """ARN of the ECS service (also its ID)."""
+    task_definition_arn: pulumi.Output[str]
+    """ARN of the current task definition revision."""
+    security_group_id: pulumi.Output[str]
+    """The tasks' security group."""
+    task_role_arn: str
+    """Role the app runs with (plain ARN, composed from its explicit name)."""
+    execution_role_arn: str
+    """Role ECS uses to pull the image, write logs and read the secrets (plain ARN)."""
+    log_group_name: str
+    """Application log group (plain)."""
+    discovery_name: str | None
+    """``<service>.<namespace>`` when registered in Cloud Map (plain)."""
+    scaling_resource_id: str
+    """``service/<cluster>/<service>``: the Application Auto Scaling resource ID (plain)."""
+
+    def __init__(self, name: str, args: FargateServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("platform:ecs:FargateService", name, None, opts)
+        self._name = name
+        self._args = args
+        ctx = args.context
+        child = pulumi.ResourceOptions(parent=self)
+        self.service_name = args.service_name
+        self.log_group_name = args.log_group_name
+        self.discovery_name = (
+            f"{args.service_name}.{args.discovery.namespace_name}" if args.discovery is not None else None
+        )
+        self.scaling_resource_id = f"service/{args.cluster_name}/{args.service_name}"
+        image = pulumi.Output.from_input(args.image).apply(_validate_image)
+
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=args.log_group_name,
+            retention_in_days=args.log_retention_days,
+            kms_key_id=args.log_kms_key_arn,
+            opts=child,
+        )
+
+        execution_role, task_role = self._create_roles()
+        self.execution_role_arn = ctx.arn("iam", f"role/{args.role_name('exec')}", regional=False)
+        self.task_role_arn = ctx.arn("iam", f"role/{args.role_name('task')}", regional=False)
+
+        sg = self._create_security_group()
+        self.security_group_id = sg.id
+
+        exec_volumes = list(EXEC_AGENT_PATHS) if args.execute_command else []
+        volumes = [aws.ecs.TaskDefinitionVolumeArgs(name="tmp")] + [
+            aws.ecs.TaskDefinitionVolumeArgs(name=_volume_name(path)) for path in exec_volumes
+        ]
+        task_definition = aws.ecs.TaskDefinition(
+            f"{name}-task",
+            family=args.family,
+            cpu=str(args.cpu),
+            memory=str(args.memory),
+            network_mode="awsvpc",
+            requires_compatibilities=["FARGATE"],
+            runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
+                operating_system_family="LINUX", cpu_architecture=args.cpu_architecture
+            ),
+            # Composed ARNs (known at preview, so policies can compare them); the roles and their
+            # policies exist before the task definition that names them.
+            execution_role_arn=self.execution_role_arn,
+            task_role_arn=self.task_role_arn,
+            volumes=volumes,
+            container_definitions=pulumi.Output.json_dumps([self._container_definition(image, exec_volumes)]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[execution_role, task_role, log_group]),
+        )
+        self.task_definition_arn = task_definition.arn
+
+        registries = None
+        if args.discovery is not None:
+            discovery = aws.servicediscovery.Service(
+                f"{name}-discovery",
+                name=args.service_name,
+                description=f"Tasks of ECS service {args.service_name}",
+                dns_config=aws.servicediscovery.ServiceDnsConfigArgs(
+                    namespace_id=args.discovery.namespace_id,
+                    routing_policy="MULTIVALUE",
+                    dns_records=[aws.servicediscovery.ServiceDnsConfigDnsRecordArgs(type="A", ttl=10)],
+                ),
+                # ECS reports task health to Cloud Map, so unhealthy tasks leave DNS.
+                health_check_custom_config=aws.servicediscovery.ServiceHealthCheckCustomConfigArgs(),
+                force_destroy=True,
+                opts=child,
+            )
+            registries = aws.ecs.ServiceServiceRegistriesArgs(registry_arn=discovery.arn)
+
+        service = aws.ecs.Service(
+            f"{name}-service",
+            name=args.service_name,
+            cluster=args.cluster_arn,
+            task_definition=task_definition.arn,
+            desired_count=args.autoscaling.min_capacity,
+            capacity_provider_strategies=[
+                aws.ecs.ServiceCapacityProviderStrategyArgs(capacity_provider=s.provider, weight=s.weight, base=s.base)
+                for s in args.capacity_provider_strategy
+            ],
+            platform_version="LATEST",
+            network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
+                subnets=list(args.subnet_ids),
+                security_groups=[sg.id],
+                assign_public_ip=False,
+            ),
+            load_balancers=[
+                aws.ecs.ServiceLoadBalancerArgs(
+                    target_group_arn=args.load_balancer.target_group_arn,
+                    container_name=args.container_name,
+                    container_port=args.container_port,
+                )
+            ],
+            health_check_grace_period_seconds=args.health_check_grace_period_seconds,
+            deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
+            deployment_minimum_healthy_percent=args.min_healthy_percent,
+            deployment_maximum_percent=args.max_percent,
+            availability_zone_rebalancing="ENABLED",
+            enable_execute_command=args.execute_command is not None,
+            enable_ecs_managed_tags=True,
+            propagate_tags="SERVICE",
+            service_registries=registries,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                # Auto scaling owns the task count after creation.
+                ignore_changes=["desired_count"],
+                # The name is explicit: a replacement must remove the old service first.
+                delete_before_replace=True,
+            ),
+        )
+        self.service_arn = service.id
+        self._create_autoscaling(service)
+
+        self.register_outputs(
+            {
+                "serviceName": self.service_name,
+                "serviceArn": self.service_arn,
+                "taskDefinitionArn": self.task_definition_arn,
+                "securityGroupId": self.security_group_id,
+            }
+        )
+
+    # -- container definition ---------------------------------------------------------------------
+    def _container_definition(self, image: pulumi.Output[str], exec_volumes: list[str]) -> dict[str, Any]:
+        args = self._args
+        hc = args.health_check or ContainerHealthCheck(command=healthz_command(args.container_port))
+        mounts = [{"sourceVolume": "tmp", "containerPath": TMP_PATH, "readOnly": False}] + [
+            {"sourceVolume": _volume_name(path), "containerPath": path, "readOnly": False} for path in exec_volumes
+        ]
+        return {
+            "name": args.container_name,
+            "image": image,
+            "essential": True,
+            "portMappings": [{"containerPort": args.container_port, "protocol": "tcp"}],
+            "environment": [{"name": k, "value": v} for k, v in sorted(args.environment.items())],
+            "secrets": [{"name": k, "valueFrom": s.value_from} for k, s in sorted(args.secrets.items())],
+            "user": args.user,
+            "privileged": False,
+            "readonlyRootFilesystem": True,
+            "mountPoints": mounts,
+            "stopTimeout": args.stop_timeout_seconds,
+            "healthCheck": {
+                "command": list(hc.command),
+                "interval": hc.interval_seconds,
+                "timeout": hc.timeout_seconds,
+                "retries": hc.retries,
+                "startPeriod": hc.start_period_seconds,
+            },
+            # An init process reaps zombies (ECS Exec sessions spawn processes) and forwards signals.
+            "linuxParameters": {"initProcessEnabled": True},
+            "ulimits": [{"name": "nofile", "softLimit": 65536, "hardLimit": 65536}],
+            "logConfiguration": {
+                "logDriver": "awslogs",
+                "options": {
+                    "awslogs-group": args.log_group_name,
+                    "awslogs-region": args.context.region,
+                    "awslogs-stream-prefix": args.service_name,
+                    # Never block the app on CloudWatch Logs back-pressure; buffer instead.
+                    "mode": "non-blocking",
+                    "max-buffer-size": "25m",
+                },
+            },
+        }
+
+    # -- IAM --------------------------------------------------------------------------------------
+    def _create_roles(self) -> tuple[aws.iam.Role, aws.iam.Role]:
+        name, args, ctx = self._name, self._args, self._args.context
+        child = pulumi.ResourceOptions(parent=self)
+        trust = json.dumps(task_trust_policy(ctx))
+
+        execution_role = aws.iam.Role(
+            f"{name}-exec-role",
+            name=args.role_name("exec"),
+            description=f"ECS pulls the image, writes logs and reads secrets for {args.family}",
+            assume_role_policy=trust,
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-exec-pull-logs",
+            role=execution_role.id,
+            policy=self._execution_policy(),
+            opts=child,
+        )
+        if args.secrets:
+            aws.iam.RolePolicy(
+                f"{name}-exec-secrets",
+                role=execution_role.id,
+                policy=self._secrets_policy(),
+                opts=child,
+            )
+
+        task_role = aws.iam.Role(
+            f"{name}-task-role",
+            name=args.role_name("task"),
+            description=f"The application in {args.family} (no AWS API access beyond ECS Exec)",
+            assume_role_policy=trust,
+            opts=child,
+        )
+        if args.execute_command is not None:
+            aws.iam.RolePolicy(
+                f"{name}-task-exec",
+                role=task_role.id,
+                policy=json.dumps(exec_task_policy(ctx, args.execute_command)),
+                opts=child,
+            )
+        return execution_role, task_role
+
+    def _execution_policy(self) -> pulumi.Input[str]:
+        args, ctx = self._args, self._args.context
+        group_arn = ctx.arn("logs", f"log-group:{args.log_group_name}")
+        repository = args.image_repository_arn
+        if repository is None and isinstance(args.image, str):
+            m = _ECR_IMAGE.match(args.image)
+            if m:
+                repository = f"arn:{ctx.partition}:ecr:{m['region']}:{m['account']}:repository/{m['repo']}"
+        statements: list[dict[str, Any]] = [
+            {
+                "Sid": "WriteOwnLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": f"{group_arn}:log-stream:*",
+            }
+        ]
+        if repository is not None:
+            statements += [
+                {
+                    # Registry-level call: ECR supports no resource scoping for it.
+                    "Sid": "EcrAuthToken",
+                    "Effect": "Allow",
+                    "Action": "ecr:GetAuthorizationToken",
+                    "Resource": "*",
+                },
+                {
+                    "Sid": "PullAppImage",
+                    "Effect": "Allow",
+                    "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                    "Resource": repository,
+                },
+            ]
+        return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements})
+
+    def _secrets_policy(self) -> pulumi.Output[str]:
+        args, ctx = self._args, self._args.context
+        secrets = [s.arn for s in args.secrets.values() if s.kind == "secretsmanager"]
+        parameters = [s.arn for s in args.secrets.values() if s.kind == "ssm"]
+        statements: list[dict[str, Any]] = []
+        if secrets:
+            statements.append(
+                {
+                    "Sid": "ReadInjectedSecrets",
+                    "Effect": "Allow",
+                    "Action": "secretsmanager:GetSecretValue",
+                    "Resource": pulumi.Output.all(*secrets).apply(lambda arns: sorted(set(arns))),
+                }
+            )
+        if parameters:
+            statements.append(
+                {
+                    "Sid": "ReadInjectedParameters",
+                    "Effect": "Allow",
+                    "Action": "ssm:GetParameters",
+                    "Resource": pulumi.Output.all(*parameters).apply(lambda arns: sorted(set(arns))),
+                }
+            )
+        if args.secret_kms_key_arns:
+            statements.append(
+                {
+                    "Sid": "DecryptSecretsViaTheirServices",
+                    "Effect": "Allow",
+                    "Action": "kms:Decrypt",
+                    "Resource": list(args.secret_kms_key_arns),
+                    "Condition": {
+                        "StringEquals": {
+                            "kms:ViaService": [
+                                f"secretsmanager.{ctx.region}.{ctx.dns_suffix}",
+                                f"ssm.{ctx.region}.{ctx.dns_suffix}",
+                            ]
+                        }
+                    },
+                }
+            )
+        return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements})
+
+    # -- network ----------------------------------------------------------------------------------
+    def _create_security_group(self) -> aws.ec2.SecurityGroup:
+        name, args = self._name, self._args
+        child = pulumi.ResourceOptions(parent=self)
+        port = args.container_port
+        lb = args.load_balancer
+        sg = aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            vpc_id=args.vpc_id,
+            description=f"Tasks of {args.family}: only the ALB on {port}; egress to dependencies",
+            revoke_rules_on_delete=True,
+            tags={"Name": f"{name}-tasks"},
+            opts=child,
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-from-alb",
+            security_group_id=sg.id,
+            referenced_security_group_id=lb.security_group_id,
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            description=f"HTTP {port} from the ALB",
+            opts=child,
+        )
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-alb-to-tasks",
+            security_group_id=lb.security_group_id,
+            referenced_security_group_id=sg.id,
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            description=f"ALB to {args.service_name} tasks on {port} (traffic and health checks)",
+            opts=child,
+        )
+        for dep in args.dependencies:
+            slug = _slug(dep.description)
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-to-{slug}",
+                security_group_id=sg.id,
+                referenced_security_group_id=dep.security_group_id,
+                ip_protocol="tcp",
+                from_port=dep.port,
+                to_port=dep.port,
+                description=f"{dep.description} on {dep.port}",
+                opts=child,
+            )
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-{slug}-from-tasks",
+                security_group_id=dep.security_group_id,
+                referenced_security_group_id=sg.id,
+                ip_protocol="tcp",
+                from_port=dep.port,
+                to_port=dep.port,
+                description=f"{dep.description} from {args.service_name} tasks",
+                opts=child,
+            )
+        egress = args.https_egress
+        for i, group in enumerate(egress.security_group_ids):
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-https-to-sg-{i + 1}",
+                security_group_id=sg.id,
+                referenced_security_group_id=group,
+                ip_protocol="tcp",
+                from_port=443,
+                to_port=443,
+                description="HTTPS to AWS APIs through interface VPC endpoints",
+                opts=child,
+            )
+        for i, prefix_list in enumerate(egress.prefix_list_ids):
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-https-to-pl-{i + 1}",
+                security_group_id=sg.id,
+                prefix_list_id=prefix_list,
+                ip_protocol="tcp",
+                from_port=443,
+                to_port=443,
+                description="HTTPS to S3 (ECR image layers) through the gateway endpoint",
+                opts=child,
+            )
+        for i, cidr in enumerate(egress.cidrs):
+            v6 = ":" in cidr
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-https-to-cidr-{i + 1}",
+                security_group_id=sg.id,
+                cidr_ipv4=None if v6 else cidr,
+                cidr_ipv6=cidr if v6 else None,
+                ip_protocol="tcp",
+                from_port=443,
+                to_port=443,
+                description=f"HTTPS to {cidr} (AWS APIs through NAT)",
+                opts=child,
+            )
+        return sg
+
+    # -- scaling ----------------------------------------------------------------------------------
+    def _create_autoscaling(self, service: aws.ecs.Service) -> None:
+        name, args = self._name, self._args
+        scaling = args.autoscaling
+        target = aws.appautoscaling.Target(
+            f"{name}-scaling-target",
+            service_namespace="ecs",
+            scalable_dimension="ecs:service:DesiredCount",
+            resource_id=self.scaling_resource_id,
+            min_capacity=scaling.min_capacity,
+            max_capacity=scaling.max_capacity,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[service]),
+        )
+        lb = args.load_balancer
+        metrics: list[tuple[str, str, float, pulumi.Input[str] | None]] = [
+            ("cpu", "ECSServiceAverageCPUUtilization", scaling.cpu_target_percent, None),
+            ("memory", "ECSServiceAverageMemoryUtilization", scaling.memory_target_percent, None),
+            (
+                "requests",
+                "ALBRequestCountPerTarget",
+                scaling.requests_per_target,
+                pulumi.Output.concat(lb.load_balancer_arn_suffix, "/", lb.target_group_arn_suffix),
+            ),
+        ]
+        for key, metric, value, label in metrics:
+            aws.appautoscaling.Policy(
+                f"{name}-scale-{key}",
+                name=f"{args.family}-{key}",
+                policy_type="TargetTrackingScaling",
+                service_namespace=target.service_namespace,
+                scalable_dimension=target.scalable_dimension,
+                resource_id=target.resource_id,
+                target_tracking_scaling_policy_configuration=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs(
+                    target_value=float(value),
+                    predefined_metric_specification=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(
+                        predefined_metric_type=metric, resource_label=label
+                    ),
+                    scale_in_cooldown=scaling.scale_in_cooldown_seconds,
+                    scale_out_cooldown=scaling.scale_out_cooldown_seconds,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _volume_name(path: str) -> str:
+    return path.strip("/").replace("/", "-")
+
+
+def task_trust_policy(ctx: AwsContext) -> dict[str, Any]:
+    """ECS tasks of this account and region may assume the role (confused-deputy guarded)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": ctx.account_id},
+                    "ArnLike": {"aws:SourceArn": ctx.arn("ecs", "*")},
+                },
+            }
+        ],
+    }
+
+
+def exec_task_policy(ctx: AwsContext, access: ExecAccess) -> dict[str, Any]:
+    """What the task role needs for ECS Exec, as AWS documents it.
+
+    The four ``ssmmessages`` actions support no resource-level scoping (Resource must be ``*``);
+    session logging is limited to the cluster's exec log group, and the session key is granted through
+    its alias.
+    """
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ExecSessionChannels",
+                "Effect": "Allow",
+                "Action": [
+                    "ssmmessages:CreateControlChannel",
+                    "ssmmessages:CreateDataChannel",
+                    "ssmmessages:OpenControlChannel",
+                    "ssmmessages:OpenDataChannel",
+                ],
+                "Resource": "*",
+            },
+            {
+                "Sid": "ExecFindLogGroup",
+                "Effect": "Allow",
+                "Action": "logs:DescribeLogGroups",
+                "Resource": "*",
+            },
+            {
+                "Sid": "ExecWriteSessionLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+                "Resource": f"{access.log_group_arn}:*",
+            },
+            {
+                "Sid": "ExecDecryptSession",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": ctx.arn("kms", "key/*"),
+                "Condition": {"ForAnyValue:StringEquals": {"kms:ResourceAliases": access.kms_key_alias}},
+            },
+        ],
+    }

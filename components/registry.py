@@ -1,0 +1,694 @@
+"""ECR: the app's repositories, their lifecycle and access, and the registry-wide settings.
+
+Two kinds of ECR settings live here, and they have different owners:
+
+* **Per repository** (always created by the stack that owns the repository): tag immutability, KMS
+  encryption, scan on push, the lifecycle policy and the repository policy.
+* **Per registry** (one per account *and* region, shared by every stack that deploys there): the
+  registry scanning configuration and the replication configuration. ECR stores exactly one of
+  each; ``PutRegistryScanningConfiguration`` and ``PutReplicationConfiguration`` replace whatever
+  is there. Two stacks that both manage them would silently overwrite each other on every
+  ``pulumi up`` (dev turning prod's ENHANCED scanning back to BASIC, for instance), and destroying
+  either would reset them for both. So exactly one stack per account and region *owns* them
+  (``RegistryArgs.registry_settings``), and this is enforced twice:
+
+  - in one program: a second owner component for the same account and region raises before
+    anything is registered;
+  - across stacks: the owner also creates an SSM parameter with a fixed name
+    (``/platform/ecr/registry-settings-owner``), and the registry settings depend on it. SSM
+    refuses to create a parameter that exists, so a second stack claiming ownership fails at that
+    lock, before touching the shared settings, and the error names the parameter to look at.
+
+  The owner's scanning filters cover the whole project namespace (``<project>/*``), so the
+  repositories of the stacks that do not own the settings are scanned too. The registry settings
+  are kept in the account when their owner stops owning them or is destroyed
+  (``retain_on_delete``): a stack going away must not switch scanning off for everyone else.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aws_context import AwsContext
+
+# --------------------------------------------------------------------------------------------------
+# Validation helpers (shared with stack/settings.py, which re-raises them naming the config key)
+# --------------------------------------------------------------------------------------------------
+
+
+class RegistrySettingError(ValueError):
+    """A registry setting is outside what ECR accepts; names the field, the value and what is allowed."""
+
+    def __init__(self, setting: str, value: object, allowed: str) -> None:
+        self.setting = setting
+        self.value = value
+        self.allowed = allowed
+        super().__init__(f"{setting} = {value!r} is not valid: {allowed}")
+
+
+class LifecycleRuleError(RegistrySettingError):
+    """A lifecycle rule (or the set of rules) that ECR would reject."""
+
+
+# Patterns from the ECR API model (botocore ``ecr`` service-2.json), so bad values fail here, at
+# preview, instead of half-way through an update.
+_REPOSITORY_NAME: Final = re.compile(
+    r"^(?=.{2,256}$)[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$"
+)
+_SCAN_FILTER: Final = re.compile(r"^(?=.{1,255}$)[a-z0-9*](?:[._\-/a-z0-9*]?[a-z0-9*]+)*$")
+_REPLICATION_FILTER: Final = re.compile(
+    r"^(?=.{2,256}$)(?:[a-z0-9]+(?:[._-][a-z0-9]*)*/)*[a-z0-9]*(?:[._-][a-z0-9]*)*$"
+)
+_REGION: Final = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+_ACCOUNT: Final = re.compile(r"^\d{12}$")
+# A Docker tag: the grammar ``docker push`` accepts (ECR allows up to 300 characters, Docker 128).
+_TAG: Final = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_TAG_PREFIX: Final = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
+_TAG_PATTERN: Final = re.compile(r"^[A-Za-z0-9_.*-]{1,128}$")
+_MAX_PATTERN_WILDCARDS: Final = 4  # ECR lifecycle policies: at most four '*' per tagPatternList string
+_LIFECYCLE_TEXT_LENGTH: Final = (100, 30720)  # LifecyclePolicyText, ECR API model
+_MAX_SCAN_FILTERS: Final = 100  # ScanningRepositoryFilterList
+_MAX_REPLICATION_FILTERS: Final = 100  # RepositoryFilterList
+_MAX_REPLICATION_DESTINATIONS: Final = 25  # service quota: unique destinations across all rules
+_KMS_KEY_ARN: Final = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key/[0-9a-f-]{36}|alias/[\w/-]+)$")
+
+# Actions another account needs to pull (ecr:GetAuthorizationToken is not resource-scoped: the
+# puller grants it in its own identity policy).
+PULL_ACTIONS: Final = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
+
+ScanMode = Literal["basic-on-push", "enhanced-on-push", "enhanced-continuous"]
+SCAN_MODES: Final[dict[str, tuple[str, str]]] = {
+    # mode -> (scanType, scanFrequency). MANUAL is deliberately not offered.
+    "basic-on-push": ("BASIC", "SCAN_ON_PUSH"),
+    "enhanced-on-push": ("ENHANCED", "SCAN_ON_PUSH"),
+    "enhanced-continuous": ("ENHANCED", "CONTINUOUS_SCAN"),
+}
+KMS_MODES: Final = ("aws-managed", "customer-managed")
+"""``ecrKmsKey`` values besides a key ARN: the ``aws/ecr`` key, or a key this component creates."""
+
+OWNER_LOCK_PARAMETER: Final = "/platform/ecr/registry-settings-owner"
+
+
+def check_repository_name(name: str, setting: str = "repository") -> str:
+    if not _REPOSITORY_NAME.match(name):
+        raise RegistrySettingError(
+            setting, name, "lowercase letters, digits, '.', '_', '-' and '/' separated parts, 2-256 chars"
+        )
+    return name
+
+
+def check_scan_filter(value: str, setting: str = "scan_filters") -> str:
+    if not _SCAN_FILTER.match(value):
+        raise RegistrySettingError(
+            setting, value, "a repository name filter of lowercase letters, digits, . _ - / and * wildcards"
+        )
+    return value
+
+
+def check_replication_filter(value: str, setting: str = "replication_filters") -> str:
+    if not _REPLICATION_FILTER.match(value):
+        raise RegistrySettingError(
+            setting, value, "a repository name prefix (lowercase letters, digits, . _ - /), 2-256 chars"
+        )
+    return value
+
+
+def check_tag(value: str, setting: str = "tag") -> str:
+    if not _TAG.match(value):
+        raise RegistrySettingError(setting, value, "a Docker tag: [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+    return value
+
+
+def check_kms_key(value: str, setting: str = "kms_key") -> str:
+    if value not in KMS_MODES and not _KMS_KEY_ARN.match(value):
+        raise RegistrySettingError(
+            setting, value, "aws-managed, customer-managed, or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)"
+        )
+    return value
+
+
+def pull_principal_arn(value: str, *, partition: str = "aws", setting: str = "pull_principals") -> str:
+    """A 12-digit account ID becomes the account's root principal; IAM role/user ARNs pass through."""
+    if _ACCOUNT.match(value):
+        return f"arn:{partition}:iam::{value}:root"
+    if re.match(r"^arn:aws[a-z-]*:iam::\d{12}:(root|role/[\w+=,.@/-]+|user/[\w+=,.@/-]+)$", value):
+        return value
+    raise RegistrySettingError(
+        setting, value, "a 12-digit account ID or an IAM role/user ARN (never '*': pulls are granted by name)"
+    )
+
+
+def scan_filter_matches(pattern: str, repository: str) -> bool:
+    """ECR's filter semantics: without '*' a filter matches names that *contain* it; with '*' the
+    whole name must match, each '*' standing for zero or more characters."""
+    if "*" not in pattern:
+        return pattern in repository
+    regex = ".*".join(re.escape(part) for part in pattern.split("*"))
+    return re.fullmatch(regex, repository) is not None
+
+
+# --------------------------------------------------------------------------------------------------
+# Lifecycle rules
+# --------------------------------------------------------------------------------------------------
+TagStatus = Literal["tagged", "untagged", "any"]
+CountType = Literal["sinceImagePushed", "imageCountMoreThan"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class LifecycleRule:
+    """One ECR lifecycle rule (action ``expire``), validated against what ECR accepts.
+
+    Prefer the constructors below (``expire_untagged``, ``keep_last_tagged``, ``keep_last``); this
+    class is the general form they share. Selection semantics worth knowing: several entries in
+    ``tag_prefixes``/``tag_patterns`` select images carrying *all* of them (AND), and an image
+    selected by a rule is never expired by a rule with a higher priority number.
+    """
+
+    priority: int
+    """``rulePriority``: unique, evaluated lowest first; a ``tag_status="any"`` rule must be highest."""
+    description: str
+    tag_status: TagStatus
+    count_type: CountType
+    """``sinceImagePushed`` (``count`` is days) or ``imageCountMoreThan`` (``count`` images kept)."""
+    count: int
+    """``countNumber``: a positive whole number."""
+    tag_prefixes: tuple[str, ...] = ()
+    """``tagPrefixList`` (tagged rules only; exclusive with ``tag_patterns``)."""
+    tag_patterns: tuple[str, ...] = ()
+    """``tagPatternList`` with up to four ``*`` each (tagged rules only)."""
+
+    @property
+    def label(self) -> str:
+        return f"lifecycle rule {self.priority} ({self.description or self.tag_status})"
+
+    def _error(self, field_name: str, value: object, allowed: str) -> LifecycleRuleError:
+        return LifecycleRuleError(f"{self.label}: {field_name}", value, allowed)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.priority, bool) or not isinstance(self.priority, int) or self.priority < 1:
+            raise self._error("rulePriority", self.priority, "a whole number >= 1")
+        if self.tag_status not in ("tagged", "untagged", "any"):
+            raise self._error("selection.tagStatus", self.tag_status, "one of tagged, untagged, any")
+        if self.count_type not in ("sinceImagePushed", "imageCountMoreThan"):
+            raise self._error("selection.countType", self.count_type, "one of sinceImagePushed, imageCountMoreThan")
+        if isinstance(self.count, bool) or not isinstance(self.count, int) or self.count < 1:
+            raise self._error("selection.countNumber", self.count, "a whole number >= 1 (0 is rejected)")
+        if self.tag_status == "tagged":
+            if bool(self.tag_prefixes) == bool(self.tag_patterns):
+                raise self._error(
+                    "selection.tagPrefixList/tagPatternList",
+                    {"tagPrefixList": list(self.tag_prefixes), "tagPatternList": list(self.tag_patterns)},
+                    "exactly one of them, non-empty, when tagStatus is 'tagged'",
+                )
+        elif self.tag_prefixes or self.tag_patterns:
+            raise self._error(
+                "selection.tagPrefixList/tagPatternList",
+                list(self.tag_prefixes or self.tag_patterns),
+                f"omitted when tagStatus is '{self.tag_status}' (only tagged rules select by tag)",
+            )
+        for prefix in self.tag_prefixes:
+            if not _TAG_PREFIX.match(prefix):
+                raise self._error("selection.tagPrefixList", prefix, "tag characters A-Z a-z 0-9 _ . -")
+        for pattern in self.tag_patterns:
+            if not _TAG_PATTERN.match(pattern):
+                raise self._error("selection.tagPatternList", pattern, "tag characters and '*' wildcards")
+            if pattern.count("*") > _MAX_PATTERN_WILDCARDS:
+                raise self._error(
+                    "selection.tagPatternList", pattern, f"at most {_MAX_PATTERN_WILDCARDS} '*' per pattern"
+                )
+
+    def to_ecr(self) -> dict[str, Any]:
+        """The rule as ECR's lifecycle policy JSON has it."""
+        selection: dict[str, Any] = {"tagStatus": self.tag_status}
+        if self.tag_prefixes:
+            selection["tagPrefixList"] = list(self.tag_prefixes)
+        if self.tag_patterns:
+            selection["tagPatternList"] = list(self.tag_patterns)
+        selection["countType"] = self.count_type
+        if self.count_type == "sinceImagePushed":
+            selection["countUnit"] = "days"
+        selection["countNumber"] = self.count
+        rule: dict[str, Any] = {"rulePriority": self.priority}
+        if self.description:
+            rule["description"] = self.description
+        rule["selection"] = selection
+        rule["action"] = {"type": "expire"}
+        return rule
+
+
+def expire_untagged(days: int, *, priority: int) -> LifecycleRule:
+    """Expire untagged images (superseded manifests, failed pushes) ``days`` after their push."""
+    return LifecycleRule(
+        priority=priority,
+        description=f"Expire untagged images after {days} days",
+        tag_status="untagged",
+        count_type="sinceImagePushed",
+        count=days,
+    )
+
+
+def keep_last_tagged(count: int, prefix: str, *, priority: int) -> LifecycleRule:
+    """Keep the newest ``count`` images whose tag starts with ``prefix``; expire older ones."""
+    return LifecycleRule(
+        priority=priority,
+        description=f"Keep the last {count} images tagged {prefix}*",
+        tag_status="tagged",
+        tag_prefixes=(prefix,),
+        count_type="imageCountMoreThan",
+        count=count,
+    )
+
+
+def keep_last(count: int, *, priority: int) -> LifecycleRule:
+    """Keep the newest ``count`` images not selected by an earlier rule; must be the last rule."""
+    return LifecycleRule(
+        priority=priority,
+        description=f"Keep the last {count} other images",
+        tag_status="any",
+        count_type="imageCountMoreThan",
+        count=count,
+    )
+
+
+def default_lifecycle_rules(
+    *,
+    untagged_days: int = 7,
+    release_prefixes: Sequence[str] = ("v",),
+    keep_release: int = 20,
+    keep_any: int = 30,
+) -> tuple[LifecycleRule, ...]:
+    """Expire untagged images, keep the last N release images *per prefix*, keep the last N others.
+
+    One rule per release prefix, because prefixes in one rule are ANDed (``["v", "release-"]`` would
+    select only images tagged with both). Release images are selected before the catch-all rule, so
+    it can never expire them.
+    """
+    rules = [expire_untagged(untagged_days, priority=1)]
+    for i, prefix in enumerate(release_prefixes):
+        rules.append(keep_last_tagged(keep_release, prefix, priority=2 + i))
+    rules.append(keep_last(keep_any, priority=2 + len(release_prefixes)))
+    return tuple(rules)
+
+
+def lifecycle_policy_document(rules: Sequence[LifecycleRule]) -> str:
+    """Validate the rule set as ECR does and render the policy JSON (rules ordered by priority)."""
+    if not rules:
+        raise LifecycleRuleError("lifecycle_rules", [], "at least one rule")
+    priorities = [r.priority for r in rules]
+    duplicates = sorted({p for p in priorities if priorities.count(p) > 1})
+    if duplicates:
+        raise LifecycleRuleError("lifecycle_rules: rulePriority", duplicates, "unique priorities across rules")
+    catch_all = [r for r in rules if r.tag_status == "any"]
+    if len(catch_all) > 1:
+        raise LifecycleRuleError(
+            "lifecycle_rules: tagStatus 'any'", [r.priority for r in catch_all], "at most one rule"
+        )
+    if catch_all and catch_all[0].priority != max(priorities):
+        raise LifecycleRuleError(
+            f"{catch_all[0].label}: rulePriority",
+            catch_all[0].priority,
+            f"the highest priority number of all rules (above {max(priorities)}): 'any' is evaluated last",
+        )
+    ordered = sorted(rules, key=lambda r: r.priority)
+    text = json.dumps({"rules": [r.to_ecr() for r in ordered]}, separators=(",", ":"))
+    low, high = _LIFECYCLE_TEXT_LENGTH
+    if not low <= len(text) <= high:
+        raise LifecycleRuleError("lifecycle policy text length", len(text), f"{low} to {high} characters")
+    return text
+
+
+# --------------------------------------------------------------------------------------------------
+# Registry-wide settings
+# --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True)
+class ReplicationDestination:
+    """Where images are copied: another region of this account, or a region of another account."""
+
+    region: str
+    account_id: str | None = None
+    """None: this account. Another account must allow it first (see docs/registry.md)."""
+
+    def __post_init__(self) -> None:
+        if not _REGION.match(self.region):
+            raise RegistrySettingError(
+                "replication destination region", self.region, "an AWS region such as eu-central-1"
+            )
+        if self.account_id is not None and not _ACCOUNT.match(self.account_id):
+            raise RegistrySettingError("replication destination account", self.account_id, "a 12-digit account ID")
+
+    @classmethod
+    def parse(cls, value: str, setting: str = "replication_destinations") -> ReplicationDestination:
+        """``"eu-central-1"`` (this account) or ``"eu-central-1:210987654321"`` (region:account, as in ARNs)."""
+        region, _, account = value.partition(":")
+        try:
+            return cls(region=region, account_id=account or None)
+        except RegistrySettingError as error:
+            raise RegistrySettingError(
+                setting, value, f"<region> or <region>:<12-digit account> ({error.setting}: {error.allowed})"
+            ) from None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegistryWideSettings:
+    """The one-per-registry settings this stack owns (see the module docstring)."""
+
+    scanning: ScanMode = "basic-on-push"
+    """``basic-on-push`` (free), ``enhanced-on-push`` or ``enhanced-continuous`` (Amazon Inspector, billed)."""
+    scan_filters: Sequence[str]
+    """WILDCARD repository filters the scanning rule applies to; must cover this stack's repositories."""
+    replication_destinations: Sequence[ReplicationDestination] = ()
+    replication_filters: Sequence[str] = ()
+    """PREFIX_MATCH repository name prefixes replicated; required when there are destinations."""
+
+    def __post_init__(self) -> None:
+        if self.scanning not in SCAN_MODES:
+            raise RegistrySettingError("scanning", self.scanning, "one of " + ", ".join(SCAN_MODES))
+        if not self.scan_filters or len(self.scan_filters) > _MAX_SCAN_FILTERS:
+            raise RegistrySettingError("scan_filters", list(self.scan_filters), f"1 to {_MAX_SCAN_FILTERS} filters")
+        for f in self.scan_filters:
+            check_scan_filter(f)
+        if len(self.replication_destinations) > _MAX_REPLICATION_DESTINATIONS:
+            raise RegistrySettingError(
+                "replication_destinations",
+                len(self.replication_destinations),
+                f"at most {_MAX_REPLICATION_DESTINATIONS} destinations",
+            )
+        if len(set(self.replication_destinations)) != len(self.replication_destinations):
+            raise RegistrySettingError("replication_destinations", self.replication_destinations, "no duplicates")
+        if self.replication_destinations and not self.replication_filters:
+            raise RegistrySettingError(
+                "replication_filters", [], "at least one repository prefix when replicating (never all repos)"
+            )
+        if len(self.replication_filters) > _MAX_REPLICATION_FILTERS:
+            raise RegistrySettingError(
+                "replication_filters", len(self.replication_filters), f"at most {_MAX_REPLICATION_FILTERS}"
+            )
+        for f in self.replication_filters:
+            check_replication_filter(f)
+
+    @property
+    def scan_type(self) -> str:
+        return SCAN_MODES[self.scanning][0]
+
+    @property
+    def scan_frequency(self) -> str:
+        return SCAN_MODES[self.scanning][1]
+
+
+# --------------------------------------------------------------------------------------------------
+# Component
+# --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True)
+class RegistryArgs:
+    """Settings for the app's ECR repositories (and, for the owning stack, the registry settings)."""
+
+    context: AwsContext
+    """Account, region and partition (plain values): repository ARNs and policies are known at preview."""
+    namespace: str
+    """First part of every repository name, shared by all stacks of the project (e.g. the project)."""
+    stack: str
+    """Second part: repositories are ``<namespace>/<stack>/<repository>``."""
+    repositories: Sequence[str] = ("app",)
+    """Short names of the repositories to create."""
+    lifecycle_rules: Sequence[LifecycleRule] = field(default_factory=default_lifecycle_rules)
+    kms_key: str = "aws-managed"
+    """``aws-managed`` (the ``aws/ecr`` key), ``customer-managed`` (a rotated key created here), or an ARN."""
+    pull_principals: Sequence[str] = ()
+    """Accounts (12 digits) or IAM role/user ARNs allowed to pull, e.g. another environment's account."""
+    build_cache_tag: str | None = None
+    """The one tag exempt from immutability (IMMUTABLE_WITH_EXCLUSION), moved by every build to serve
+    as registry build cache. None keeps the repositories strictly IMMUTABLE."""
+    force_delete: bool = False
+    """Allow deleting repositories that still hold images (dev teardown); off where data matters."""
+    registry_settings: RegistryWideSettings | None = None
+    """Set in exactly one stack per account and region: it owns scanning and replication."""
+
+    def __post_init__(self) -> None:
+        if not self.repositories:
+            raise RegistrySettingError("repositories", [], "at least one repository")
+        if len(set(self.repositories)) != len(self.repositories):
+            raise RegistrySettingError("repositories", list(self.repositories), "unique names")
+        for name in self.repository_names.values():
+            check_repository_name(name, "repository name")
+        lifecycle_policy_document(self.lifecycle_rules)
+        check_kms_key(self.kms_key)
+        own_root = f"arn:{self.context.partition}:iam::{self.context.account_id}:root"
+        for principal in self.pull_principals:
+            if pull_principal_arn(principal, partition=self.context.partition) == own_root:
+                raise RegistrySettingError(
+                    "pull_principals", principal, "other accounts only (this account pulls through IAM)"
+                )
+        if self.build_cache_tag is not None:
+            check_tag(self.build_cache_tag, "build_cache_tag")
+        settings = self.registry_settings
+        if settings is not None:
+            for name in self.repository_names.values():
+                if not any(scan_filter_matches(f, name) for f in settings.scan_filters):
+                    raise RegistrySettingError(
+                        "scan_filters", list(settings.scan_filters), f"filters that cover repository {name}"
+                    )
+            here = (self.context.region, self.context.account_id)
+            for dest in settings.replication_destinations:
+                if (dest.region, dest.account_id or self.context.account_id) == here:
+                    raise RegistrySettingError(
+                        "replication_destinations", dest, "a region or account other than the source registry"
+                    )
+
+    @property
+    def repository_names(self) -> dict[str, str]:
+        return {short: f"{self.namespace}/{self.stack}/{short}" for short in self.repositories}
+
+
+# One owner of the registry-wide settings per account+region *per program run*. Keyed by the
+# run's resource monitor so that many runs in one process (tests) do not see each other.
+_claimed: weakref.WeakKeyDictionary[Any, set[tuple[str, str]]] = weakref.WeakKeyDictionary()
+
+
+def _claim_registry_settings(context: AwsContext, component: str) -> None:
+    monitor = pulumi.runtime.settings.get_monitor()
+    if monitor is None:
+        return
+    claimed = _claimed.setdefault(monitor, set())
+    key = (context.account_id, context.region)
+    if key in claimed:
+        raise RegistrySettingError(
+            f"{component}: registry_settings",
+            f"account {context.account_id}, region {context.region}",
+            "one owner per account and region; this program already created the registry settings",
+        )
+    claimed.add(key)
+
+
+class Registry(pulumi.ComponentResource):
+    """ECR repositories with immutable tags, KMS encryption, scan on push, lifecycle and pull policy.
+
+    When ``registry_settings`` is given, this stack owns the account+region's registry scanning and
+    replication configuration (see the module docstring for why there must be exactly one owner).
+    """
+
+    repository_names: dict[str, str]
+    """Full repository names by short name (plain: filters and ARNs are known at preview)."""
+    repository_arns: dict[str, str]
+    """Repository ARNs by short name (plain)."""
+    repository_urls: dict[str, pulumi.Output[str]]
+    """``<account>.dkr.ecr.<region>.amazonaws.com/<name>`` by short name."""
+    repository_url: pulumi.Output[str]
+    """URL of the first repository (the app's)."""
+    registry_id: str
+    """The registry (account) ID."""
+    tag_mutability: str
+    """IMMUTABLE, or IMMUTABLE_WITH_EXCLUSION when a build cache tag is exempted."""
+    build_cache_tag: str | None
+    """The tag builds move to publish registry cache, if any (the only mutable tag)."""
+    lifecycle_policy: str
+    """The lifecycle policy JSON applied to every repository."""
+    kms_key_arn: pulumi.Output[str] | None
+    """The customer-managed key encrypting the repositories (None with the AWS-managed key)."""
+    owns_registry_settings: bool
+    """Whether this stack manages the registry scanning and replication configuration."""
+    scan_type: str | None
+    """BASIC or ENHANCED when owned here; None when another stack owns it."""
+    scan_frequency: str | None
+    """SCAN_ON_PUSH or CONTINUOUS_SCAN when owned here."""
+
+    def __init__(self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        if args.registry_settings is not None:
+            _claim_registry_settings(args.context, name)  # before anything is registered
+        super().__init__("platform:registry:Registry", name, None, opts)
+        self._name = name
+        self._args = args
+        ctx = args.context
+
+        self.repository_names = args.repository_names
+        self.repository_arns = {
+            short: ctx.arn("ecr", f"repository/{full}") for short, full in self.repository_names.items()
+        }
+        self.registry_id = ctx.account_id
+        self.build_cache_tag = args.build_cache_tag
+        self.tag_mutability = "IMMUTABLE" if args.build_cache_tag is None else "IMMUTABLE_WITH_EXCLUSION"
+        self.lifecycle_policy = lifecycle_policy_document(args.lifecycle_rules)
+        self.owns_registry_settings = args.registry_settings is not None
+        self.scan_type = args.registry_settings.scan_type if args.registry_settings else None
+        self.scan_frequency = args.registry_settings.scan_frequency if args.registry_settings else None
+
+        encryption = self._encryption()
+        self.repository_urls = {
+            short: self._create_repository(short, full, encryption) for short, full in self.repository_names.items()
+        }
+        self.repository_url = next(iter(self.repository_urls.values()))
+
+        if args.registry_settings is not None:
+            self._create_registry_settings(args.registry_settings)
+
+        self.register_outputs(
+            {
+                "repositoryUrls": self.repository_urls,
+                "repositoryArns": self.repository_arns,
+                "tagMutability": self.tag_mutability,
+                "scanType": self.scan_type,
+                "kmsKeyArn": self.kms_key_arn,
+            }
+        )
+
+    # -- encryption ---------------------------------------------------------------------------------
+    def _encryption(self) -> aws.ecr.RepositoryEncryptionConfigurationArgs:
+        """The repositories' encryption configuration (changing it later replaces the repositories)."""
+        name, args, ctx = self._name, self._args, self._args.context
+        self.kms_key_arn = None
+        if args.kms_key == "aws-managed":
+            return aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="KMS")  # the aws/ecr key
+        if args.kms_key != "customer-managed":
+            self.kms_key_arn = pulumi.Output.from_input(args.kms_key)
+            return aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="KMS", kms_key=args.kms_key)
+        # The default key policy (the account administers the key, IAM policies grant use). ECR
+        # uses the key through a grant it creates with the deployer's permissions at repository
+        # creation, so no service principal is needed here.
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "AccountAdministersKeyThroughIam",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:{ctx.partition}:iam::{ctx.account_id}:root"},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                }
+            ],
+        }
+        key = aws.kms.Key(
+            f"{name}-key",
+            description=f"ECR repositories {args.namespace}/{args.stack}/*",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=json.dumps(policy),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.kms.Alias(
+            f"{name}-key-alias",
+            name=f"alias/{args.namespace}-{args.stack}-ecr",
+            target_key_id=key.key_id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.kms_key_arn = key.arn
+        return aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="KMS", kms_key=key.arn)
+
+    # -- repositories -------------------------------------------------------------------------------
+    def _create_repository(
+        self, short: str, full: str, encryption: aws.ecr.RepositoryEncryptionConfigurationArgs
+    ) -> pulumi.Output[str]:
+        name, args = self._name, self._args
+        child = pulumi.ResourceOptions(parent=self)
+        exclusions = (
+            [
+                aws.ecr.RepositoryImageTagMutabilityExclusionFilterArgs(
+                    filter=args.build_cache_tag, filter_type="WILDCARD"
+                )
+            ]
+            if args.build_cache_tag
+            else None
+        )
+        repo = aws.ecr.Repository(
+            f"{name}-{short}",
+            name=full,
+            image_tag_mutability=self.tag_mutability,
+            image_tag_mutability_exclusion_filters=exclusions,
+            # Honoured with BASIC registry scanning; ENHANCED scanning follows the registry rules.
+            image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(scan_on_push=True),
+            encryption_configurations=[encryption],
+            force_delete=args.force_delete,
+            opts=child,
+        )
+        aws.ecr.LifecyclePolicy(
+            f"{name}-{short}-lifecycle", repository=repo.name, policy=self.lifecycle_policy, opts=child
+        )
+        if args.pull_principals:
+            principals = sorted({pull_principal_arn(p, partition=args.context.partition) for p in args.pull_principals})
+            policy = {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "AllowPullFromNamedPrincipals",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": principals},
+                        "Action": list(PULL_ACTIONS),
+                    }
+                ],
+            }
+            aws.ecr.RepositoryPolicy(
+                f"{name}-{short}-policy", repository=repo.name, policy=json.dumps(policy), opts=child
+            )
+        return repo.repository_url
+
+    # -- registry-wide settings (owner only) --------------------------------------------------------
+    def _create_registry_settings(self, settings: RegistryWideSettings) -> None:
+        name, args = self._name, self._args
+        lock = aws.ssm.Parameter(
+            f"{name}-registry-settings-lock",
+            name=OWNER_LOCK_PARAMETER,
+            type="String",
+            insecure_value=f"{pulumi.get_project()}/{pulumi.get_stack()}",  # not a secret: shown in diffs
+            description=(
+                "Owner of this account+region's ECR registry scanning and replication configuration. "
+                "Only this stack manages them; creating this parameter fails for a second owner."
+            ),
+            overwrite=False,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        shared = pulumi.ResourceOptions(parent=self, depends_on=[lock], retain_on_delete=True)
+        aws.ecr.RegistryScanningConfiguration(
+            f"{name}-scanning",
+            scan_type=settings.scan_type,
+            rules=[
+                {
+                    "scan_frequency": settings.scan_frequency,
+                    "repository_filters": [{"filter": f, "filter_type": "WILDCARD"} for f in settings.scan_filters],
+                }
+            ],
+            opts=shared,
+        )
+        if settings.replication_destinations:
+            aws.ecr.ReplicationConfiguration(
+                f"{name}-replication",
+                replication_configuration={
+                    "rules": [
+                        {
+                            "destinations": [
+                                {"region": d.region, "registry_id": d.account_id or args.context.account_id}
+                                for d in settings.replication_destinations
+                            ],
+                            "repository_filters": [
+                                {"filter": f, "filter_type": "PREFIX_MATCH"} for f in settings.replication_filters
+                            ],
+                        }
+                    ]
+                },
+                opts=shared,
+            )

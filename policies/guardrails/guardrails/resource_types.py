@@ -1,0 +1,47 @@
+"""Pulumi type tokens of the resources the guardrails inspect (pulumi-aws 7.x)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+AWS_PROVIDER: Final = "pulumi:providers:aws"
+
+ECR_REPOSITORY: Final = "aws:ecr/repository:Repository"
+ECR_LIFECYCLE_POLICY: Final = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
+ECR_REGISTRY_SCANNING: Final = "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration"
+
+LB: Final = "aws:lb/loadBalancer:LoadBalancer"
+LB_TARGET_GROUP: Final = "aws:lb/targetGroup:TargetGroup"
+LB_LISTENER: Final = "aws:lb/listener:Listener"
+LB_LISTENER_RULE: Final = "aws:lb/listenerRule:ListenerRule"
+# The same resources under their older `alb` module names (still accepted by pulumi-aws).
+ALB: Final = "aws:alb/loadBalancer:LoadBalancer"
+ALB_TARGET_GROUP: Final = "aws:alb/targetGroup:TargetGroup"
+ALB_LISTENER: Final = "aws:alb/listener:Listener"
+ALB_LISTENER_RULE: Final = "aws:alb/listenerRule:ListenerRule"
+
+LOAD_BALANCERS: Final = frozenset({LB, ALB})
+TARGET_GROUPS: Final = frozenset({LB_TARGET_GROUP, ALB_TARGET_GROUP})
+LISTENERS: Final = frozenset({LB_LISTENER, ALB_LISTENER})
+LISTENER_RULES: Final = frozenset({LB_LISTENER_RULE, ALB_LISTENER_RULE})
+
+CLASSIC_ELB: Final = "aws:elb/loadBalancer:LoadBalancer"
+
+ECS_CLUSTER: Final = "aws:ecs/cluster:Cluster"
+ECS_SERVICE: Final = "aws:ecs/service:Service"
+ECS_TASK_DEFINITION: Final = "aws:ecs/taskDefinition:TaskDefinition"
+
+ELASTICACHE_REPLICATION_GROUP: Final = "aws:elasticache/replicationGroup:ReplicationGroup"
+ELASTICACHE_CLUSTER: Final = "aws:elasticache/cluster:Cluster"
+
+RDS_INSTANCE: Final = "aws:rds/instance:Instance"
+RDS_CLUSTER: Final = "aws:rds/cluster:Cluster"
+RDS_CLUSTER_INSTANCE: Final = "aws:rds/clusterInstance:ClusterInstance"
+
+SECURITY_GROUP: Final = "aws:ec2/securityGroup:SecurityGroup"
+SECURITY_GROUP_RULE: Final = "aws:ec2/securityGroupRule:SecurityGroupRule"
+SECURITY_GROUP_INGRESS_RULE: Final = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+
+LOG_GROUP: Final = "aws:cloudwatch/logGroup:LogGroup"
+
+IAM_ROLE: Final = "aws:iam/role:Role"

@@ -1,0 +1,157 @@
+"""Private Redis and PostgreSQL servers for tests that stop, pause or break them (never the shared ones)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for_port(port: int, timeout: float = 10.0) -> None:
+    """Block until something accepts connections on 127.0.0.1:port."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return
+        time.sleep(0.02)
+    raise TimeoutError(f"nothing listens on port {port} after {timeout} s")
+
+
+class RedisServer:
+    """A redis-server child process on a free port: start, stop, pause (SIGSTOP) and resume.
+
+    `tls` is (certificate, key): the server then speaks TLS only, on the same port.
+    """
+
+    def __init__(
+        self, *, password: str | None = None, tls: tuple[Path, Path] | None = None, cluster: bool = False
+    ) -> None:
+        self.port = free_port()
+        self.password = password
+        self.tls = tls
+        self.cluster = cluster
+        self.process: subprocess.Popen[bytes] | None = None
+        self.workdir = Path(tempfile.mkdtemp(prefix="catalog-redis-"))
+
+    def _args(self) -> list[str]:
+        args = ["redis-server", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        args += ["--daemonize", "no", "--dir", str(self.workdir)]
+        if self.tls:
+            cert, key = self.tls
+            args += ["--port", "0", "--tls-port", str(self.port), "--tls-cert-file", str(cert)]
+            args += ["--tls-key-file", str(key), "--tls-auth-clients", "no"]
+        else:
+            args += ["--port", str(self.port)]
+        if self.password:
+            args += ["--requirepass", self.password]
+        if self.cluster:
+            args += ["--cluster-enabled", "yes", "--cluster-config-file", str(self.workdir / "nodes.conf")]
+        return args
+
+    def start(self) -> RedisServer:
+        """Start (again, on the same port) and wait until it accepts connections."""
+        self.process = subprocess.Popen(self._args(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(self.port)
+        if self.cluster:
+            # A one-node cluster: this node serves all 16384 slots.
+            subprocess.run(
+                ["redis-cli", "-p", str(self.port), "cluster", "addslotsrange", "0", "16383"],
+                check=True,
+                capture_output=True,
+            )
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                info = subprocess.run(
+                    ["redis-cli", "-p", str(self.port), "cluster", "info"], capture_output=True, text=True, check=True
+                ).stdout
+                if "cluster_state:ok" in info:
+                    break
+                time.sleep(0.05)
+        return self
+
+    def stop(self) -> None:
+        """Terminate the server (its data is gone: it keeps nothing on disk)."""
+        if self.process is not None and self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.process.pid, signal.SIGCONT)
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self.process = None
+
+    def pause(self) -> None:
+        """SIGSTOP: connections stay open but nothing answers (a slow or hung Redis)."""
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT after `pause`."""
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGCONT)
+
+    def close(self) -> None:
+        """Stop and remove the working directory."""
+        self.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class PostgresServer:
+    """A throwaway PostgreSQL cluster (initdb + pg_ctl) on a free port, run as the `postgres` OS user when root."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="catalog-pg-"))
+        self.data = self.root / "data"
+        self.log = self.root / "server.log"
+        self.running = False
+        self._as_user: list[str] = []
+        if os.geteuid() == 0:
+            # initdb refuses to run as root: hand the directory to the postgres user and run as it.
+            entry = pwd.getpwnam("postgres")
+            os.chown(self.root, entry.pw_uid, entry.pw_gid)
+            self._as_user = ["runuser", "-u", "postgres", "--"]
+
+    def _run(self, *args: str, timeout: float = 60) -> None:
+        subprocess.run([*self._as_user, *args], check=True, capture_output=True, timeout=timeout)
+
+    def init(self) -> PostgresServer:
+        """Create the cluster (trust auth, superuser postgres)."""
+        self._run(
+            "initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"
+        )
+        return self
+
+    def start(self) -> None:
+        """Start and wait until it accepts connections."""
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "-t", "30", "start")
+        self.running = True
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop it: `fast` rolls back open transactions and disconnects; `immediate` is a crash."""
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "-t", "30", "stop")
+        self.running = False
+
+    def close(self) -> None:
+        """Stop and delete the cluster."""
+        self.stop("immediate")
+        shutil.rmtree(self.root, ignore_errors=True)

@@ -1,0 +1,29 @@
+"""Helpers for the policy tests: the config that makes every policy mandatory, and who got flagged."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+from mockcloud.policy_runner import PolicyReport
+
+ALL_MANDATORY: Final[Mapping[str, Any]] = {"all": "mandatory"}
+"""Every policy mandatory, so a test sees each violation at one level whatever the stack files say."""
+
+Analyze = Callable[..., PolicyReport]
+"""``analyze(run, config=ALL_MANDATORY) -> PolicyReport`` (the fixture in conftest)."""
+
+
+def flagged(report: PolicyReport, policy: str) -> set[str]:
+    """Names of the resources ``policy`` reported (unknown-at-preview notes excluded)."""
+    return {v.urn.rsplit("::", 1)[-1] for v in report.for_policy(policy) if not v.unknown_at_preview}
+
+
+def messages(report: PolicyReport, policy: str, name: str) -> list[str]:
+    """The details ``policy`` reported about the resource called ``name``."""
+    return [v.detail for v in report.for_policy(policy) if v.urn.rsplit("::", 1)[-1] == name]
+
+
+def unknown_notes(report: PolicyReport) -> list[str]:
+    return [f"{v.policy} on {v.resource}: {v.detail}" for v in report.unknown_notes()]
+
