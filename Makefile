@@ -32,5 +32,16 @@ typecheck: setup
 test: lint typecheck
 	$(UV) run --frozen pytest -n 2 --dist loadfile
 
+# make bench [ARGS="--only http"]: the benchmark suite, a few minutes against the local PostgreSQL
+# (its own database catalog_bench) and private redis-servers; prints the tables, writes JSON and PNG to
+# bench/results/ and the tables into docs/benchmarks.md. Installs its own extras: the uv dependency
+# group "bench" (matplotlib, numpy, cashews; `make test` does not need it) and wrk from apt.
+bench: setup
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq wrk; }
+	$(UV) sync --frozen --group bench
+	$(UV) run --frozen --group bench python -m bench $(ARGS)
+
 clean:
 	rm -rf .venv build .pytest_cache .mypy_cache .ruff_cache

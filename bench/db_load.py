@@ -16,15 +16,15 @@ from typing import Any
 
 import asyncpg
 import redis
-
-from bench.ideal import ideal_read_misses, window_stats, windows
-from bench.trace import Trace
 from catalog.app import Resources, open_resources
 from catalog.cache import Entry
 from catalog.metrics import Metrics
 from catalog.models import Product, ProductUpdate
 from catalog.repository import CatalogRepository
 from catalog.settings import CacheStrategyName, Settings
+
+from bench.ideal import ideal_read_misses, window_stats, windows
+from bench.trace import Trace
 
 STRATEGIES: tuple[CacheStrategyName, ...] = ("cache-aside", "read-through", "write-through")
 WRITES_FILL: dict[CacheStrategyName, bool] = {"cache-aside": False, "read-through": False, "write-through": True}
@@ -137,7 +137,7 @@ async def _replay(resources: Resources, trace: Trace, start: int, end: int, conc
                     await service.update_product(trace.keys[i], ProductUpdate(price_cents=_new_price(i)))
                 else:
                     await service.product_json(trace.keys[i])
-            except Exception:  # noqa: BLE001 - counted and reported; one failure must not end the run
+            except Exception:
                 errors += 1
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -252,9 +252,14 @@ async def run_all(
     runs: list[StrategyRun] = []
     for strategy in strategies:
         run = await run_strategy(
-            strategy, trace, database=database, redis_port=redis_port, warmup=warmup, window=window,
+            strategy,
+            trace,
+            database=database,
+            redis_port=redis_port,
+            warmup=warmup,
+            window=window,
             concurrency=concurrency,
-        )  # fmt: skip
+        )
         runs.append(run)
         print(
             f"  {strategy:<14} {run.seconds:6.1f} s  avoided {100 * run.avoided:5.1f}%  "
@@ -262,7 +267,9 @@ async def run_all(
             flush=True,
         )
     baseline = await no_cache_statements(trace, database=database, redis_port=redis_port, sample=no_cache_sample)
-    ideal_all = {s: window_stats(trace.writes, ideal_read_misses(trace, writes_fill=WRITES_FILL[s])) for s in strategies}
+    ideal_all = {
+        s: window_stats(trace.writes, ideal_read_misses(trace, writes_fill=WRITES_FILL[s])) for s in strategies
+    }
     return {
         "trace": {
             "requests": len(trace),

@@ -34,8 +34,8 @@ def measure(stack: str, runs: int) -> list[float]:
     return times
 
 
-def run(stack: str = "prod", runs: int = 5) -> dict[str, object]:
-    """Measure, print the one-line figure, write bench/results/offline_plan.json and return the result."""
+def run(stack: str = "prod", runs: int = 5, results_dir: Path | None = None) -> dict[str, object]:
+    """Measure, print the one-line figure, write offline_plan.json (default: bench/results/) and return it."""
     times = measure(stack, runs)
     result: dict[str, object] = {
         "stack": stack,
@@ -51,7 +51,7 @@ def run(stack: str = "prod", runs: int = 5) -> dict[str, object]:
         f"median {result['median_s']:.2f} s, max {result['max_s']:.2f} s "
         f"(target < {TARGET_SECONDS:.0f} s: {'met' if result['meets_target'] else 'MISSED'})"
     )
-    results = ROOT / "bench" / "results"
+    results = results_dir or ROOT / "bench" / "results"
     results.mkdir(parents=True, exist_ok=True)
     (results / "offline_plan.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return result

@@ -25,10 +25,10 @@ def _stats(app: AppServer) -> dict[str, Any]:
 def run(
     *,
     database: str,
-    baseline_seconds: float = 8,
-    outage_seconds: float = 15,
+    baseline_seconds: int = 12,
+    outage_seconds: int = 12,
     stop_at: float = 3,
-    restart_at: float = 8,
+    restart_at: float = 7,
     connections: int = 16,
 ) -> dict[str, Any]:
     """Baseline, then the outage run; failures and p99 of both, and what the app's breaker did."""
@@ -41,8 +41,10 @@ def run(
                 status, _ = app.get(f"/api/products/{product_id}")
                 if status != 200:
                     raise BenchSetupError(f"warm-up: product {product_id} answered {status}")
-            baseline = wrk(app.base_url, PATH, WARM_PRODUCTS, seconds=baseline_seconds, connections=connections,
-                           timeline=True)  # fmt: skip
+            baseline_started = time.monotonic()
+            baseline = wrk(
+                app.base_url, PATH, WARM_PRODUCTS, seconds=baseline_seconds, connections=connections, timeline=True
+            )
             before = _stats(app)
             proc = wrk_popen(app.base_url, PATH, WARM_PRODUCTS, seconds=outage_seconds, connections=connections)
             started = time.monotonic()
@@ -72,8 +74,8 @@ def run(
     return {
         "path": PATH,
         "connections": connections,
-        "baseline": _summary(baseline),
-        "outage": _summary(outage),
+        "baseline": _summary(baseline, baseline_started),
+        "outage": _summary(outage, started),
         "events_s": {
             "redis_stopped": round(stopped, 2) if stopped is not None else None,
             "redis_restarted": round(restarted, 2) if restarted is not None else None,
@@ -88,7 +90,12 @@ def run(
     }
 
 
-def _summary(result: dict[str, Any]) -> dict[str, Any]:
+def _timeline(pairs: list[list[int]], origin: float) -> list[list[float]]:
+    """wrk's [half second of CLOCK_MONOTONIC, responses] -> [seconds since `origin`, responses per second]."""
+    return [[round(key / 2 - origin, 2), 2 * count] for key, count in pairs]
+
+
+def _summary(result: dict[str, Any], origin: float) -> dict[str, Any]:
     return {
         "requests": result["requests"],
         "rps": round(result["rps"], 1),
@@ -98,6 +105,6 @@ def _summary(result: dict[str, Any]) -> dict[str, Any]:
         "failed": result["failed"],
         "non_2xx": result["errors_status"],
         "socket_errors": result["failed"] - result["errors_status"],
-        "ok_per_second": result["ok_per_second"],
-        "bad_per_second": result["bad_per_second"],
+        "ok_per_second": _timeline(result["ok_by_half_second"], origin),
+        "failed_per_second": _timeline(result["bad_by_half_second"], origin),
     }

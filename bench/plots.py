@@ -8,8 +8,8 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
-from matplotlib.axes import Axes  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
 
 COLOURS = {
     "cache-aside": "#1f77b4",
@@ -29,17 +29,24 @@ def db_load(result: dict[str, Any], out: Path) -> Path:
     """Hit ratio per window for each strategy against the ideal; steady-state shares as bars."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5), gridspec_kw={"width_ratios": [2, 1]})
     window = result["window_requests"]
-    for run in result["strategies"]:
-        xs = [w["end"] for w in run["windows"]]
-        left.plot(xs, [w["hit_ratio"] for w in run["windows"]], label=run["strategy"],
-                  color=COLOURS.get(run["strategy"]), linewidth=1.4)  # fmt: skip
+    # The ideal curves first, wide and pale, so the measured lines on top of them stay visible.
     for strategy, series in result["ideal_windows"].items():
         if strategy == "read-through":
             continue  # the same ideal as cache-aside
         label = "ideal (write-through)" if strategy == "write-through" else "ideal (delete on write)"
         xs = [min((i + 1) * window, result["trace"]["requests"]) for i in range(len(series))]
-        left.plot(xs, series, linestyle="--" if strategy != "write-through" else ":", color="black",
-                  linewidth=1.0, label=label)  # fmt: skip
+        colour = COLOURS["write-through"] if strategy == "write-through" else "black"
+        left.plot(xs, series, color=colour, linewidth=6, alpha=0.18, label=label)
+    for run in result["strategies"]:
+        xs = [w["end"] for w in run["windows"]]
+        left.plot(
+            xs,
+            [w["hit_ratio"] for w in run["windows"]],
+            label=run["strategy"],
+            color=COLOURS.get(run["strategy"]),
+            linewidth=1.2,
+            linestyle="--" if run["strategy"] == "read-through" else "-",
+        )
     left.axvline(result["warmup_requests"], color="grey", linewidth=0.8)
     left.text(result["warmup_requests"], 0.02, " warm-up ends", color="grey", fontsize=8)
     left.set_xlabel("requests")
@@ -53,8 +60,9 @@ def db_load(result: dict[str, Any], out: Path) -> Path:
     measured = [100 * run["avoided"] for run in result["strategies"]]
     ideal = [100 * run["ideal_avoided"] for run in result["strategies"]]
     xs_bar = range(len(names))
-    right.bar([x - 0.2 for x in xs_bar], measured, width=0.4, label="measured",
-              color=[COLOURS.get(n, "grey") for n in names])  # fmt: skip
+    right.bar(
+        [x - 0.2 for x in xs_bar], measured, width=0.4, label="measured", color=[COLOURS.get(n, "grey") for n in names]
+    )
     right.bar([x + 0.2 for x in xs_bar], ideal, width=0.4, label="ideal", color="lightgrey", edgecolor="black")
     for x, m, i in zip(xs_bar, measured, ideal, strict=True):
         right.text(x - 0.2, m + 1, f"{m:.1f}", ha="center", fontsize=8)
@@ -90,8 +98,9 @@ def eviction(result: dict[str, Any], out: Path) -> Path:
         right.plot(xs, policy["windows"], label=policy["label"], color=colour, linewidth=1.2)
     for label, ref in result["references"].items():
         xs = [(i + 1) * window for i in range(len(ref["windows"]))]
-        right.plot(xs, ref["windows"], label=label, color="black", linewidth=0.9,
-                   linestyle="--" if "LRU" in label else ":")  # fmt: skip
+        right.plot(
+            xs, ref["windows"], label=label, color="black", linewidth=0.9, linestyle="--" if "LRU" in label else ":"
+        )
     right.axvline(result["warmup_requests"], color="grey", linewidth=0.8)
     right.set_ylim(0, 1)
     right.set_xlabel("requests")
@@ -139,8 +148,9 @@ def http(result: dict[str, Any], out: Path) -> Path:
     names = list(rows)
     labels = [rows[n]["label"] for n in names]
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
-    colours = ["#c7c7c7" if rows[n]["label"].startswith("bare") else
-               ("#2ca02c" if "hit" in n else "#d62728") for n in names]  # fmt: skip
+    colours = [
+        "#c7c7c7" if rows[n]["label"].startswith("bare") else ("#2ca02c" if "hit" in n else "#d62728") for n in names
+    ]
     rps = [rows[n]["rps"] for n in names]
     bars = left.barh(range(len(names)), rps, color=colours, edgecolor="black", linewidth=0.5)
     for bar, value in zip(bars, rps, strict=True):
@@ -172,11 +182,13 @@ def outage(result: dict[str, Any], out: Path) -> Path:
     fig, ax = plt.subplots(figsize=(10, 4))
     run = result["outage"]
     ok = dict(run["ok_per_second"])
-    bad = dict(run["bad_per_second"])
-    seconds = sorted(set(ok) | set(bad))
-    ax.plot(seconds, [ok.get(s, 0) for s in seconds], marker="o", markersize=3, label="2xx responses/s")
-    ax.plot(seconds, [bad.get(s, 0) for s in seconds], marker="x", markersize=3, color="#d62728",
-            label="failed responses/s")  # fmt: skip
+    bad = dict(run["failed_per_second"])
+    times = sorted(set(ok) | set(bad))
+    seconds = times or [0.0]
+    ax.plot(times, [ok.get(t, 0) for t in times], marker="o", markersize=2.5, label="2xx responses/s (per 0.5 s)")
+    ax.plot(
+        times, [bad.get(t, 0) for t in times], marker="x", markersize=3, color="#d62728", label="non-2xx responses/s"
+    )
     base = result["baseline"]["rps"]
     ax.axhline(base, color="grey", linestyle="--", linewidth=0.8, label=f"baseline {base:,.0f}/s")
     events = result["events_s"]
@@ -193,7 +205,7 @@ def outage(result: dict[str, Any], out: Path) -> Path:
     if opened is not None:
         ax.axvspan(opened, seconds[-1], ymin=0, ymax=0.06, color="black", alpha=0.5)
     ax.plot([], [], color="black", alpha=0.5, linewidth=6, label="breaker open / half-open")
-    ax.set_xlabel("seconds since the load started (the first and last seconds are partial)")
+    ax.set_xlabel("seconds since the load started (the first and last half-seconds are partial)")
     ax.set_ylabel("responses per second")
     ax.set_ylim(bottom=0)
     ax.set_title(

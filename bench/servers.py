@@ -172,7 +172,9 @@ def app_env(**overrides: str | int | float | bool) -> dict[str, str]:
     """Environment for a catalog process: this machine's PostgreSQL and the given overrides."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_", "CACHE_"))}
     env.update({"APP_ENV": "dev", "DATABASE_HOST": HOST, "DATABASE_PORT": str(PG_PORT), "DATABASE_USER": PG_USER})
-    env.update({key.upper(): str(value).lower() if isinstance(value, bool) else str(value) for key, value in overrides.items()})
+    env.update(
+        {key.upper(): str(value).lower() if isinstance(value, bool) else str(value) for key, value in overrides.items()}
+    )
     return env
 
 
@@ -184,8 +186,12 @@ def prepare_database(name: str, products: int) -> SeedReport:
     asyncio.run(_recreate_database(name))
     done = subprocess.run(  # noqa: S603 - our interpreter, the app's seed module
         [sys.executable, "-m", "catalog.seed", "--products", str(products)],
-        env=app_env(database_name=name), capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+        env=app_env(database_name=name),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     if done.returncode != 0:
         raise BenchSetupError(f"catalog.seed failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
     rows = json.loads(done.stdout.strip().splitlines()[-1])
@@ -230,7 +236,7 @@ class AppServer:
         )
         env.update(self.extra_env)
         self._log = tempfile.NamedTemporaryFile(prefix="bench-app-", suffix=".log")  # noqa: SIM115 - kept open while the server runs
-        self._proc = subprocess.Popen(  # noqa: S603 - our interpreter, the app's entry point
+        self._proc = subprocess.Popen(
             [sys.executable, "-m", "catalog", "serve"], env=env, stdout=self._log, stderr=subprocess.STDOUT
         )
         deadline = time.monotonic() + timeout

@@ -21,16 +21,15 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from cashews import Cache
-
-from bench.db_load import bench_settings
 from catalog.app import Resources, open_resources
 from catalog.cache import STRATEGIES, RedisCache
 from catalog.errors import ServiceError
 from catalog.metrics import Metrics
 from catalog.service import CatalogService
 
+from bench.db_load import bench_settings
+
 CONCURRENCY = 100
-Request = Callable[[int], Awaitable[bytes]]
 
 
 async def _flush(port: int) -> None:
@@ -41,9 +40,9 @@ async def _flush(port: int) -> None:
         await client.aclose()
 
 
-async def _round(make_requests: Callable[[], list[Awaitable[bytes]]], resources: Resources) -> dict[str, Any]:
+async def _round(requests: list[Awaitable[bytes]], resources: Resources) -> dict[str, Any]:
+    """Await the (already created) requests together; count the summary queries they caused."""
     before = resources.repository.queries["category_summary"]
-    requests = make_requests()
     started = time.perf_counter()
     replies = await asyncio.gather(*requests, return_exceptions=True)
     wall = time.perf_counter() - started
@@ -96,7 +95,7 @@ async def run(*, database: str, redis_port: int, rounds: int) -> dict[str, Any]:
             key = f"naive:{{summary:{category_id}}}"
             cached = await naive_client.get(key)
             if cached is not None:
-                return bytes(cached)
+                return cached if isinstance(cached, bytes) else cached.encode()
             summary = await repository.category_summary(category_id)
             body = b"null" if summary is None else summary.model_dump_json().encode()
             await naive_client.set(key, body, px=300_000)
@@ -120,7 +119,7 @@ async def run(*, database: str, redis_port: int, rounds: int) -> dict[str, Any]:
             measured = []
             for category_id in categories:
                 await _flush(redis_port)
-                measured.append(await _round(lambda make=make, c=category_id: make(c), resources))
+                measured.append(await _round(make(category_id), resources))
             results[name] = _summary(measured)
             print(
                 f"  {name:<26} db queries {results[name]['db_queries_median']:>5}  "

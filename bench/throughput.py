@@ -47,39 +47,43 @@ ENDPOINTS = (
 )
 
 
-def wrk(url: str, path: str, ids: int, *, seconds: float, connections: int, timeline: bool = False) -> dict[str, Any]:
-    """Run wrk (one thread) against url+path; return the JSON its script prints."""
+def _wrk_command(
+    url: str, path: str, ids: int, *, seconds: int, connections: int, timeline: bool
+) -> tuple[list[str], dict[str, str]]:
     binary = require_binary("wrk", "`make bench` installs it (apt-get install -y wrk)")
     env = {**os.environ, "WRK_PATH": path, "WRK_IDS": str(ids), "WRK_TIMELINE": "1" if timeline else "0"}
-    args = [binary, "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "-s", str(WRK_SCRIPT), url]
-    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=seconds + 60, check=False)  # noqa: S603
-    for line in done.stdout.splitlines():
-        if line.startswith("WRKJSON "):
-            result: dict[str, Any] = json.loads(line.removeprefix("WRKJSON "))
-            result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
-            result["failed"] = sum(result[k] for k in result if k.startswith("errors_"))
-            return result
-    raise BenchSetupError(f"wrk printed no summary (exit {done.returncode}): {done.stderr.strip()[-500:]}")
+    # wrk takes whole seconds only ("-d1.5s" is refused).
+    args = [binary, "-t1", f"-c{connections}", f"-d{max(1, seconds)}s", "--timeout", "5s", "-s", str(WRK_SCRIPT), url]
+    return args, env
 
 
-def wrk_popen(url: str, path: str, ids: int, *, seconds: float, connections: int) -> subprocess.Popen[str]:
-    """Start wrk in the background with the per-second timeline; read it with `wrk_result`."""
-    binary = require_binary("wrk", "`make bench` installs it (apt-get install -y wrk)")
-    env = {**os.environ, "WRK_PATH": path, "WRK_IDS": str(ids), "WRK_TIMELINE": "1"}
-    args = [binary, "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "-s", str(WRK_SCRIPT), url]
-    return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # noqa: S603
-
-
-def wrk_result(proc: subprocess.Popen[str], timeout: float) -> dict[str, Any]:
-    """Wait for a background wrk and parse its summary."""
-    stdout, stderr = proc.communicate(timeout=timeout)
+def _parse_wrk(stdout: str, stderr: str, returncode: int | None) -> dict[str, Any]:
     for line in stdout.splitlines():
         if line.startswith("WRKJSON "):
             result: dict[str, Any] = json.loads(line.removeprefix("WRKJSON "))
             result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
             result["failed"] = sum(result[k] for k in result if k.startswith("errors_"))
             return result
-    raise BenchSetupError(f"wrk printed no summary (exit {proc.returncode}): {stderr.strip()[-500:]}")
+    raise BenchSetupError(f"wrk printed no summary (exit {returncode}): {stderr.strip()[-500:]}")
+
+
+def wrk(url: str, path: str, ids: int, *, seconds: int, connections: int, timeline: bool = False) -> dict[str, Any]:
+    """Run wrk (one thread) against url+path; return the JSON its script prints, with rps and failed added."""
+    args, env = _wrk_command(url, path, ids, seconds=seconds, connections=connections, timeline=timeline)
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=seconds + 60, check=False)  # noqa: S603
+    return _parse_wrk(done.stdout, done.stderr, done.returncode)
+
+
+def wrk_popen(url: str, path: str, ids: int, *, seconds: int, connections: int) -> subprocess.Popen[str]:
+    """Start wrk in the background with the per-second timeline; read it with `wrk_result`."""
+    args, env = _wrk_command(url, path, ids, seconds=seconds, connections=connections, timeline=True)
+    return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # noqa: S603
+
+
+def wrk_result(proc: subprocess.Popen[str], timeout: float) -> dict[str, Any]:
+    """Wait for a background wrk and parse its summary."""
+    stdout, stderr = proc.communicate(timeout=timeout)
+    return _parse_wrk(stdout, stderr, proc.returncode)
 
 
 def warm(app: AppServer) -> None:
@@ -101,7 +105,7 @@ def _db_queries(app: AppServer) -> int:
 
 
 def run(
-    *, database: str, redis_port: int, dead_redis_port: int, rounds: int, seconds: float, connections: int
+    *, database: str, redis_port: int, dead_redis_port: int, rounds: int, seconds: int, connections: int
 ) -> dict[str, Any]:
     """Every endpoint, interleaved, `rounds` times."""
     cached = AppServer(database, redis_port)

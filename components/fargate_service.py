@@ -645,21 +645,33 @@ class FargateService(pulumi.ComponentResource):
                     "Resource": pulumi.Output.all(*parameters).apply(lambda arns: sorted(set(arns))),
                 }
             )
-        if args.secret_kms_key_arns:
+        via = {
+            "kms:ViaService": [
+                f"secretsmanager.{ctx.region}.{ctx.dns_suffix}",
+                f"ssm.{ctx.region}.{ctx.dns_suffix}",
+            ]
+        }
+        # An alias ARN cannot be a policy resource for key operations: grant the keys it names instead.
+        aliases = sorted(k.split(":", 5)[5] for k in args.secret_kms_key_arns if isinstance(k, str) and ":alias/" in k)
+        keys = [k for k in args.secret_kms_key_arns if not (isinstance(k, str) and ":alias/" in k)]
+        if keys:
             statements.append(
                 {
                     "Sid": "DecryptSecretsViaTheirServices",
                     "Effect": "Allow",
                     "Action": "kms:Decrypt",
-                    "Resource": list(args.secret_kms_key_arns),
-                    "Condition": {
-                        "StringEquals": {
-                            "kms:ViaService": [
-                                f"secretsmanager.{ctx.region}.{ctx.dns_suffix}",
-                                f"ssm.{ctx.region}.{ctx.dns_suffix}",
-                            ]
-                        }
-                    },
+                    "Resource": keys,
+                    "Condition": {"StringEquals": via},
+                }
+            )
+        if aliases:
+            statements.append(
+                {
+                    "Sid": "DecryptSecretsByKeyAlias",
+                    "Effect": "Allow",
+                    "Action": "kms:Decrypt",
+                    "Resource": ctx.arn("kms", "key/*"),
+                    "Condition": {"StringEquals": via, "ForAnyValue:StringEquals": {"kms:ResourceAliases": aliases}},
                 }
             )
         return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements})

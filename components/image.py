@@ -154,14 +154,27 @@ def context_files(context: Path) -> Iterator[tuple[str, Path]]:
                 yield relative, Path(root, name)
 
 
+# File digests by (path, mode, size, mtime): a Pulumi run hashes the context once, but one test
+# process runs the program many times, and an unexcluded .venv takes seconds to read.
+_FILE_DIGESTS: dict[tuple[str, int, int, int], str] = {}
+
+
 def _file_digest(path: Path) -> str:
-    if path.is_symlink():  # as pulumi-docker does: the link target, not what it points to
-        return hashlib.sha256(os.readlink(path).encode()).hexdigest()
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    info = path.lstat()
+    key = (str(path), info.st_mode, info.st_size, info.st_mtime_ns)
+    cached = _FILE_DIGESTS.get(key)
+    if cached is not None:
+        return cached
+    if stat.S_ISLNK(info.st_mode):  # as pulumi-docker does: the link target, not what it points to
+        value = hashlib.sha256(os.readlink(path).encode()).hexdigest()
+    else:
+        digest = hashlib.sha256()
+        with path.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+        value = digest.hexdigest()
+    _FILE_DIGESTS[key] = value
+    return value
 
 
 def build_digest(
@@ -191,10 +204,11 @@ def build_digest(
 
 
 def cache_dirs_in_context(context: Path) -> list[str]:
-    """Cache/virtualenv directories (``.venv``, ``__pycache__``, ...) that would be sent to the build."""
+    """Cache/virtualenv directories (``.venv``, ``__pycache__``, ...) that would be sent to the build
+    (the outermost one of each path)."""
     found: set[str] = set()
     for relative, _ in context_files(context):
-        found.update(part for part in relative.split("/")[:-1] if part in _CACHE_DIRS)
+        found.update(next(([part] for part in relative.split("/")[:-1] if part in _CACHE_DIRS), []))
     return sorted(found)
 
 

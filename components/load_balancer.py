@@ -263,6 +263,8 @@ class LoadBalancerArgs:
     """Write access logs to an S3 bucket created here."""
     access_log_expiration_days: int = 90
     """Days after which access log objects are deleted."""
+    access_log_bucket_name: str | None = None
+    """Globally unique bucket name; ``<name>-access-logs-<account>-<region>`` when omitted."""
     idle_timeout_seconds: int = 60
     """Idle connection timeout; must stay below the app's keep-alive."""
     app_keep_alive_seconds: int = 75
@@ -528,7 +530,7 @@ class LoadBalancer(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         # An explicit, account- and region-qualified name: globally unique, and known at preview so
         # the bucket policy below is too.
-        bucket_name = f"{name}-alb-logs-{ctx.account_id}-{ctx.region}".lower()
+        bucket_name = args.access_log_bucket_name or f"{name}-access-logs-{ctx.account_id}-{ctx.region}".lower()
         if len(bucket_name) > 63 or not re.match(r"^[a-z0-9][a-z0-9-]*[a-z0-9]$", bucket_name):
             raise ValueError(
                 f"access log bucket name {bucket_name!r} is not a valid S3 name (3-63 of a-z, 0-9, '-'); "

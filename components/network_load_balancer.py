@@ -380,6 +380,52 @@ def _validate_target(where: str, target_type: str, target: str) -> None:
     )
 
 
+@dataclass(frozen=True, kw_only=True)
+class AlbListener:
+    """One listener of the ALB to put behind the NLB."""
+
+    port: int
+    protocol: Literal["HTTP", "HTTPS"]
+    arn: pulumi.Input[str]
+
+
+def alb_front_door(
+    *,
+    alb_arn: pulumi.Input[str],
+    alb_security_group_id: pulumi.Input[str],
+    alb_listeners: Sequence[AlbListener],
+) -> tuple[list[NlbListener], list[NlbTargetGroup]]:
+    """TCP listeners and ``alb`` target groups that pass each ALB listener's port straight through.
+
+    TLS stays on the ALB (its certificate and TLS 1.3 policy). The health check goes to ``/``
+    through the same ALB listener and accepts 200-499: any HTTP answer (the ALB's default 404, or the
+    80 -> 443 redirect) proves the ALB is serving on that port; the ALB health-checks its own targets,
+    and these checks never reach the app.
+    """
+    listeners: list[NlbListener] = []
+    groups: list[NlbTargetGroup] = []
+    for alb_listener in alb_listeners:
+        name = f"alb-{alb_listener.port}"
+        groups.append(
+            NlbTargetGroup(
+                name=name,
+                protocol="TCP",
+                port=alb_listener.port,
+                target_type="alb",
+                health_check=NlbHealthCheck(protocol=alb_listener.protocol, path="/", matcher="200-499"),
+                alb=AlbTarget(
+                    load_balancer_arn=alb_arn,
+                    listener_arn=alb_listener.arn,
+                    listener_port=alb_listener.port,
+                    listener_protocol=alb_listener.protocol,
+                    security_group_id=alb_security_group_id,
+                ),
+            )
+        )
+        listeners.append(NlbListener(port=alb_listener.port, protocol="TCP", target_group=name))
+    return listeners, groups
+
+
 @dataclass(frozen=True)
 class _Port:
     protocol: str  # tcp | udp

@@ -651,7 +651,7 @@ class Registry(pulumi.ComponentResource):
     def _create_registry_settings(self, settings: RegistryWideSettings) -> None:
         name, args = self._name, self._args
         lock = aws.ssm.Parameter(
-            f"{name}-registry-settings-lock",
+            f"{name}-settings-lock",
             name=OWNER_LOCK_PARAMETER,
             type="String",
             insecure_value=f"{pulumi.get_project()}/{pulumi.get_stack()}",  # not a secret: shown in diffs

@@ -3,8 +3,10 @@
     python -m mockcloud.plan [STACK] [--preview] [--out DIR] [--summary-file PATH]
 
 Prints a preview-like resource tree, counts per type and the stack outputs (marked simulated), writes
-the plan as JSON and the architecture diagram as Mermaid, and exits non-zero on a config error. No
-cloud account, Pulumi CLI or Docker engine is needed.
+the plan as JSON and the architecture diagram as Mermaid, then runs the policy pack over the plan the
+way `pulumi preview --policy-pack policies/guardrails --policy-pack-config policies/guardrails/<stack>.json`
+does and prints its report by enforcement level. Exits 1 on a mandatory policy violation, 2 on a config
+error. No cloud account, Pulumi CLI or Docker engine is needed.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pulumi.runtime import rpc
 
 from mockcloud.diagram import mermaid
 from mockcloud.monitor import STACK_TYPE, CapturedResource
+from mockcloud.policy_runner import analyze_stack_run, format_report, markdown_report
 from mockcloud.runner import PROJECT_DIR, StackRun, close_event_loop, committed_stacks, run_stack
 from stack.settings import ConfigError
 
@@ -203,10 +206,12 @@ def main(argv: list[str] | None = None) -> int:
           f" and {diagram_file.relative_to(PROJECT_DIR) if diagram_file.is_relative_to(PROJECT_DIR) else diagram_file}"
           f" (program run took {elapsed:.2f} s).")  # fmt: skip
 
-    exit_code = EXIT_OK
+    report = analyze_stack_run(run, args.stack)
+    print("\n" + format_report(report))
+    exit_code = EXIT_OK if report.passed else EXIT_POLICY_VIOLATION
     if args.summary_file:
         with args.summary_file.open("a", encoding="utf-8") as summary:
-            summary.write(markdown_summary(run))
+            summary.write(markdown_summary(run, markdown_report(report)))
     return exit_code
 
 

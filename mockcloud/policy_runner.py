@@ -199,9 +199,7 @@ def _level(key: str, value: Any) -> Level:
     return cast(Level, value)
 
 
-def reconcile(
-    policies: Iterable[PolicyInfo], given: Mapping[str, PolicyConfig] | None
-) -> dict[str, PolicyConfig]:
+def reconcile(policies: Iterable[PolicyInfo], given: Mapping[str, PolicyConfig] | None) -> dict[str, PolicyConfig]:
     """Defaults from each policy (level, schema defaults), then ``all``, then per-policy entries."""
     result = {
         p.name: PolicyConfig(
@@ -372,7 +370,9 @@ class AnalysisInput:
                 parent=r.parent,
                 dependencies=r.dependencies,
                 propertyDependencies={
-                    k: analyzer_pb2.AnalyzerPropertyDependencies(urns=v) for k, v in r.property_dependencies.items() if v
+                    k: analyzer_pb2.AnalyzerPropertyDependencies(urns=v)
+                    for k, v in r.property_dependencies.items()
+                    if v
                 },
             )
             if r.urn in self.provider_of:
@@ -420,7 +420,8 @@ def _close_leftovers() -> None:
 def pack_python(pack_dir: Path) -> str:
     """The interpreter the CLI would use: the pack's ``virtualenv`` if it exists, else this one."""
     project = yaml.safe_load((pack_dir / "PulumiPolicy.yaml").read_text(encoding="utf-8")) or {}
-    venv = ((project.get("runtime") or {}).get("options") or {}).get("virtualenv")
+    runtime = project.get("runtime")  # `runtime: python`, or a mapping with name and options
+    venv = ((runtime.get("options") or {}) if isinstance(runtime, dict) else {}).get("virtualenv")
     if venv:
         python = (pack_dir / venv / "bin" / "python").resolve()
         if python.exists():
@@ -496,7 +497,8 @@ class PolicyPackProcess:
         self._stub = analyzer_pb2_grpc.AnalyzerStub(self._channel)
 
     def _read_stdout(self, port_line: list[str], ready: threading.Event) -> None:
-        assert self._process is not None and self._process.stdout is not None
+        assert self._process is not None
+        assert self._process.stdout is not None
         for raw in self._process.stdout:  # keep draining: a full pipe would block the pack
             if not ready.is_set():
                 port_line.append(raw.decode(errors="replace").strip())
@@ -504,7 +506,8 @@ class PolicyPackProcess:
         ready.set()
 
     def _read_stderr(self) -> None:
-        assert self._process is not None and self._process.stderr is not None
+        assert self._process is not None
+        assert self._process.stderr is not None
         for raw in self._process.stderr:
             self._stderr.append(raw.decode(errors="replace").rstrip())
 
@@ -539,7 +542,8 @@ class PolicyPackProcess:
         try:
             return getattr(self._stub, method)(request, timeout=self._call_timeout)
         except grpc.RpcError as error:
-            details = getattr(error, "details", lambda: str(error))()
+            describe = getattr(error, "details", None)  # a failed call carries the server's message
+            details = describe() if callable(describe) else str(error)
             raise PolicyPackError(f"{method} failed: {details}\npack stderr:\n{self.stderr}") from error
 
     def info(self) -> tuple[str, str, dict[str, PolicyInfo]]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final, cast
 
 import pulumi
 import pulumi_aws as aws
@@ -11,10 +13,31 @@ import pulumi_aws as aws
 from components.aws_context import AwsContext
 from components.cache import Cache, CacheArgs
 from components.database import Database, DatabaseArgs
+from components.ecs_cluster import CapacityProviderShare, EcsCluster, EcsClusterArgs
+from components.fargate_service import (
+    AutoScaling,
+    CloudMapRegistration,
+    CpuArchitecture,
+    Dependency,
+    ExecAccess,
+    FargateService,
+    FargateServiceArgs,
+    HttpsEgress,
+    LoadBalancerAttachment,
+    SecretRef,
+)
 from components.gateway_load_balancer import GatewayLoadBalancer, GatewayLoadBalancerArgs
-from components.network import AdoptedVpc, Network, NetworkArgs
+from components.image import Image, ImageArgs, ImageBuild
+from components.load_balancer import HealthCheck, LoadBalancer, LoadBalancerArgs, RoutingRule, TargetGroupSpec
+from components.network import INTERFACE_ENDPOINT_SERVICES, AdoptedVpc, Network, NetworkArgs
+from components.registry import Registry, RegistryArgs
 from stack import exports
 from stack.settings import ConfigError, StackSettings
+
+APP_DIR: Final = Path(__file__).resolve().parent.parent / "app"
+"""Build context of the app image (``app/Dockerfile``)."""
+APP_PORT: Final = 8080
+"""Port the app listens on in its container (``PORT``)."""
 
 
 def _availability_zones(settings: StackSettings) -> list[str]:
@@ -38,6 +61,44 @@ def _physical_id(settings: StackSettings, max_length: int) -> str:
     """``<project>-<stack>`` as AWS identifiers want it: lowercase letters, digits, single hyphens."""
     text = re.sub(r"[^a-z0-9]+", "-", f"{settings.project}-{settings.stack}".lower()).strip("-")
     return text[:max_length].rstrip("-")
+
+
+def _registry_args(settings: StackSettings, context: AwsContext) -> RegistryArgs:
+    """ECR for the app image; validated here, before any resource exists."""
+    ecr = settings.registry
+    return RegistryArgs(
+        context=context,
+        namespace=settings.project,
+        stack=settings.stack,
+        repositories=("app",),
+        lifecycle_rules=ecr.lifecycle_rules,
+        kms_key=ecr.kms_key,
+        pull_principals=ecr.pull_principals,
+        build_cache_tag=ecr.build_cache_tag,
+        force_delete=not settings.deletion_protection,
+        registry_settings=ecr.registry_wide,
+    )
+
+
+def _registry_outputs(registry: Registry, args: RegistryArgs) -> dict[str, Any]:
+    """The ``registrySettings`` export: what this stack configured in ECR (plain values where possible)."""
+    wide = args.registry_settings
+    return {
+        "ownsRegistrySettings": registry.owns_registry_settings,
+        "scanType": registry.scan_type,
+        "scanFrequency": registry.scan_frequency,
+        "scanFilters": list(wide.scan_filters) if wide else None,
+        "replicationDestinations": [
+            {"region": d.region, "registryId": d.account_id or registry.registry_id}
+            for d in (wide.replication_destinations if wide else ())
+        ],
+        "replicationFilters": list(wide.replication_filters) if wide else [],
+        "repositories": list(registry.repository_names.values()),
+        "tagMutability": registry.tag_mutability,
+        "buildCacheTag": registry.build_cache_tag,
+        "encryption": args.kms_key,
+        "kmsKeyArn": registry.kms_key_arn,
+    }
 
 
 def _data_stores(settings: StackSettings, network: Network) -> tuple[Cache, Database]:
@@ -98,6 +159,46 @@ def _data_stores(settings: StackSettings, network: Network) -> tuple[Cache, Data
     return cache_store, database
 
 
+@dataclass(frozen=True)
+class DataStoreConnection:
+    """What a Fargate service of the catalog app needs to use the cache and the database.
+
+    Plain environment holds only hosts, ports and flags; the AUTH token and the database password
+    are ECS secrets (the service grants its execution role exactly these secrets and keys), and the
+    dependencies make the service add the security-group rules on both sides.
+    """
+
+    environment: dict[str, pulumi.Input[str]]
+    secrets: dict[str, SecretRef]
+    secret_kms_key_arns: list[str]
+    dependencies: list[Dependency]
+
+
+def data_store_connection(cache: Cache, database: Database) -> DataStoreConnection:
+    """The app's env contract (DATABASE_*, REDIS_*) for these stores. Memcached is left out: the app
+    speaks the Redis protocol, so it runs without a cache there."""
+    environment: dict[str, pulumi.Input[str]] = {
+        "DATABASE_HOST": database.endpoint,
+        "DATABASE_PORT": str(database.port),
+        "DATABASE_NAME": database.database_name,
+        "DATABASE_USER": database.username,
+        "DATABASE_SSL": "true",  # the parameter group sets rds.force_ssl=1
+    }
+    secrets = {"DATABASE_PASSWORD": SecretRef(arn=database.secret_arn, json_key="password")}
+    dependencies = [Dependency(database.security_group_id, database.port, "PostgreSQL (TLS)")]
+    if cache.engine != "memcached" and cache.auth_secret_arn is not None:
+        environment |= {
+            "REDIS_HOST": cache.primary_endpoint,
+            "REDIS_PORT": str(cache.port),
+            "REDIS_TLS": "true" if cache.tls_enabled else "false",
+            "REDIS_CLUSTER_MODE": "true" if cache.cluster_mode else "false",
+        }
+        secrets["REDIS_AUTH_TOKEN"] = SecretRef(arn=cache.auth_secret_arn)
+        dependencies.append(Dependency(cache.security_group_id, cache.port, f"{cache.engine} (TLS)"))
+    keys = [key for key in (cache.auth_secret_kms_key_arn, database.secret_kms_key_arn) if key]
+    return DataStoreConnection(environment, secrets, sorted(set(keys)), dependencies)
+
+
 def _inspection(settings: StackSettings, context: AwsContext, network: Network) -> GatewayLoadBalancer | None:
     """Appliances behind a GWLB in their own VPC, and the app VPC's internet routes through its endpoints."""
     gwlb = settings.gwlb
@@ -137,10 +238,180 @@ def _inspection(settings: StackSettings, context: AwsContext, network: Network) 
     )
 
 
+def _compute(
+    settings: StackSettings,
+    context: AwsContext,
+    network: Network,
+    image: Image,
+    repository_arn: str,
+    connection: DataStoreConnection,
+) -> tuple[LoadBalancer, dict[str, Any]]:
+    """The ALB, the ECS cluster and the two services built from the one image: the catalog API
+    (``SERVICE_ROLE=api``, ``/api/*``) and ops (``SERVICE_ROLE=ops``, ``/ops/*``)."""
+    c = settings.compute
+    stack = settings.stack
+    domain = c.domain_name
+    alb = LoadBalancer(
+        f"{stack}-alb",
+        LoadBalancerArgs(
+            context=context,
+            vpc_id=network.vpc_id,
+            subnet_ids=network.public_subnet_ids,
+            target_groups=[
+                # Readiness (the database is reachable) routes around a task that lost it; ten failures
+                # at 15 s outlast an RDS Multi-AZ failover, so a database-wide event does not make ECS
+                # replace every task (docs/load-balancing-and-compute.md).
+                TargetGroupSpec(key="api", health_check=HealthCheck(path="/readyz", unhealthy_threshold=10)),
+                # The ops endpoints must stay reachable during a database incident: liveness only.
+                TargetGroupSpec(key="ops", health_check=HealthCheck(path="/healthz", unhealthy_threshold=3)),
+            ],
+            rules=[
+                RoutingRule(
+                    name="api",
+                    target="api",
+                    path_patterns=["/api/*"],
+                    host_headers=[f"api.{domain}"] if domain else [],
+                ),
+                RoutingRule(
+                    name="ops",
+                    target="ops",
+                    path_patterns=["/ops/*"],
+                    host_headers=[f"ops.{domain}"] if domain else [],
+                    source_cidrs=c.ops_allowed_cidrs,
+                ),
+            ],
+            ingress_cidrs=c.alb_ingress_cidrs,
+            certificate_arn=c.certificate_arn,
+            ssl_policy=c.alb_ssl_policy,
+            deletion_protection=settings.deletion_protection,
+            access_logs=c.alb_access_logs,
+            access_log_expiration_days=settings.log_retention_days,
+            access_log_bucket_name=f"{_physical_id(settings, 24)}-alb-logs-{context.account_id}-{context.region}",
+        ),
+    )
+
+    strategy = []
+    if c.fargate_base_tasks or c.fargate_weight:
+        strategy.append(CapacityProviderShare(provider="FARGATE", base=c.fargate_base_tasks, weight=c.fargate_weight))
+    if c.fargate_spot_weight:
+        strategy.append(CapacityProviderShare(provider="FARGATE_SPOT", weight=c.fargate_spot_weight))
+    cluster = EcsCluster(
+        f"{stack}-ecs",
+        EcsClusterArgs(
+            context=context,
+            vpc_id=network.vpc_id,
+            cluster_name=_physical_id(settings, 255),
+            namespace_name=f"{_physical_id(settings, 60)}.internal",
+            container_insights=c.container_insights,
+            capacity_provider_strategy=strategy,
+            log_retention_days=settings.log_retention_days,
+        ),
+    )
+
+    # With interface endpoints, tasks reach ECR, CloudWatch Logs, Secrets Manager and ECS Exec's
+    # channels without the internet, and image layers come from S3 through the gateway endpoint (not
+    # created in an adopted VPC). ECS Exec's agent also calls KMS, which has no endpoint here, so exec
+    # needs HTTPS out through NAT until a kms endpoint is added.
+    endpoints = network.endpoint_security_group_id
+    s3_gateway = endpoints is not None and settings.network.existing is None
+    needs_internet = not s3_gateway or (c.ecs_exec and "kms" not in INTERFACE_ENDPOINT_SERVICES)
+    egress = HttpsEgress(
+        security_group_ids=[endpoints] if endpoints is not None else [],
+        prefix_list_ids=(
+            [aws.ec2.get_prefix_list_output(name=f"com.amazonaws.{context.region}.s3").id] if s3_gateway else []
+        ),
+        cidrs=["0.0.0.0/0"] if needs_internet else [],
+    )
+    execute = (
+        ExecAccess(log_group_arn=cluster.exec_log_group_arn, kms_key_alias=cluster.exec_kms_key_alias)
+        if c.ecs_exec
+        else None
+    )
+
+    services: dict[str, FargateService] = {}
+    for role, size in (("api", c.api), ("ops", c.ops)):
+        services[role] = FargateService(
+            f"{stack}-{role}",
+            FargateServiceArgs(
+                context=context,
+                cluster_arn=cluster.arn,
+                cluster_name=cluster.cluster_name,
+                service_name=role,
+                vpc_id=network.vpc_id,
+                subnet_ids=network.private_subnet_ids,
+                image=image.image_ref,
+                image_repository_arn=repository_arn,
+                cpu=size.cpu,
+                memory=size.memory,
+                cpu_architecture=cast("CpuArchitecture", image.cpu_architecture),
+                container_port=APP_PORT,
+                environment={
+                    **connection.environment,
+                    "APP_ENV": settings.environment,
+                    "PORT": str(APP_PORT),
+                    "LOG_LEVEL": c.log_level,
+                    "SERVICE_ROLE": role,
+                    # The API tasks apply migrations at start (under an advisory lock); ops never does.
+                    "RUN_MIGRATIONS": "true" if role == "api" else "false",
+                },
+                secrets=connection.secrets,
+                secret_kms_key_arns=connection.secret_kms_key_arns,
+                log_retention_days=settings.log_retention_days,
+                log_kms_key_arn=cluster.exec_kms_key_arn,
+                load_balancer=LoadBalancerAttachment(
+                    security_group_id=alb.security_group_id,
+                    target_group_arn=alb.target_group_arns[role],
+                    target_group_arn_suffix=alb.target_group_arn_suffixes[role],
+                    load_balancer_arn_suffix=alb.arn_suffix,
+                ),
+                health_check_grace_period_seconds=90 if role == "api" else 60,
+                autoscaling=AutoScaling(
+                    min_capacity=size.min_tasks,
+                    max_capacity=size.max_tasks,
+                    cpu_target_percent=c.scaling_cpu_target_percent,
+                    memory_target_percent=c.scaling_memory_target_percent,
+                    requests_per_target=c.scaling_requests_per_target,
+                ),
+                capacity_provider_strategy=cluster.capacity_provider_strategy,
+                dependencies=connection.dependencies,
+                https_egress=egress,
+                discovery=CloudMapRegistration(
+                    namespace_id=cluster.namespace_id, namespace_name=cluster.namespace_name
+                ),
+                execute_command=execute,
+            ),
+        )
+
+    def public_url(role: str) -> pulumi.Output[str]:
+        if domain:
+            return pulumi.Output.from_input(f"{'https' if alb.https else 'http'}://{role}.{domain}/{role}/")
+        return pulumi.Output.concat(alb.url, f"/{role}/")
+
+    outputs: dict[str, Any] = {
+        exports.ALB_DNS_NAME: alb.dns_name,
+        exports.ALB_ZONE_ID: alb.zone_id,
+        exports.ALB_LISTENER_MODE: alb.listener_mode,
+        exports.ALB_SECURITY_GROUP_ID: alb.security_group_id,
+        exports.ALB_ACCESS_LOGS_BUCKET: alb.access_logs_bucket,
+        exports.ECS_CLUSTER_NAME: cluster.cluster_name,
+        exports.SERVICE_URLS: {role: public_url(role) for role in services},
+        exports.SERVICE_DISCOVERY_NAMES: {role: s.discovery_name for role, s in services.items()},
+    }
+    return alb, outputs
+
+
 def build(settings: StackSettings) -> dict[str, Any]:
     """Create every component for this stack and return the stack outputs by export name."""
     net = settings.network
     context = AwsContext.current()
+    # Inputs that need the account or the files are checked before anything is registered.
+    registry_args = _registry_args(settings, context)
+    image_build = ImageBuild(
+        context=APP_DIR,
+        platform=settings.registry.image_platform,
+        tag=settings.registry.image_tag,
+        cache_tag=settings.registry.build_cache_tag,
+    )
     network = Network(
         settings.stack,
         NetworkArgs(
@@ -166,7 +437,15 @@ def build(settings: StackSettings) -> dict[str, Any]:
         ),
     )
 
+    registry = Registry(f"{settings.stack}-registry", registry_args)
+    image = Image(
+        f"{settings.stack}-app",
+        ImageArgs(repository_url=registry.repository_url, registry_id=registry.registry_id, build=image_build),
+    )
     cache, database = _data_stores(settings, network)
+    _alb, compute_outputs = _compute(
+        settings, context, network, image, registry.repository_arns["app"], data_store_connection(cache, database)
+    )
     inspection = _inspection(settings, context, network)
 
     return {
@@ -177,6 +456,11 @@ def build(settings: StackSettings) -> dict[str, Any]:
         exports.PRIVATE_SUBNET_IDS: network.private_subnet_ids,
         exports.ISOLATED_SUBNET_IDS: network.isolated_subnet_ids,
         exports.NAT_GATEWAY_COUNT: len(network.nat_gateway_ids),
+        exports.REPOSITORY_URL: registry.repository_url,
+        exports.IMAGE_REF: image.image_ref,
+        exports.IMAGE_TAG: image.tag,
+        exports.IMAGE_PLATFORM: image.platform,
+        exports.REGISTRY_SETTINGS: _registry_outputs(registry, registry_args),
         exports.INSPECTION_ENDPOINT_SERVICE_NAME: inspection.endpoint_service_name if inspection else None,
         exports.INSPECTION_ENDPOINT_IDS: inspection.endpoint_ids if inspection else None,
         exports.CACHE_ENGINE: cache.engine,
@@ -194,6 +478,7 @@ def build(settings: StackSettings) -> dict[str, Any]:
         exports.DATABASE_USERNAME: database.username,
         exports.DATABASE_SECRET_ARN: database.secret_arn,
         exports.DATABASE_SECURITY_GROUP_ID: database.security_group_id,
+        **compute_outputs,
     }
 
 

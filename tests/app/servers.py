@@ -22,6 +22,38 @@ def free_port() -> int:
         return port
 
 
+def make_tls_files(directory: Path) -> tuple[Path, Path, Path]:
+    """A throwaway CA and a server certificate for 127.0.0.1/localhost: (certificate, key, CA)."""
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=directory, check=True, capture_output=True)
+
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-subj",
+        "/CN=test-ca",
+        "-days",
+        "1",
+    )
+    openssl(
+        "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"
+    )
+    (directory / "san.cnf").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    openssl(
+        "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+        "-out", "server.pem", "-days", "1", "-extfile", "san.cnf",
+    )  # fmt: skip
+    return directory / "server.pem", directory / "server.key", directory / "ca.pem"
+
+
 def wait_for_port(port: int, timeout: float = 10.0) -> None:
     """Block until something accepts connections on 127.0.0.1:port."""
     deadline = time.monotonic() + timeout
@@ -35,11 +67,11 @@ def wait_for_port(port: int, timeout: float = 10.0) -> None:
 class RedisServer:
     """A redis-server child process on a free port: start, stop, pause (SIGSTOP) and resume.
 
-    `tls` is (certificate, key): the server then speaks TLS only, on the same port.
+    `tls` is (certificate, key, CA): the server then speaks TLS only, on the same port.
     """
 
     def __init__(
-        self, *, password: str | None = None, tls: tuple[Path, Path] | None = None, cluster: bool = False
+        self, *, password: str | None = None, tls: tuple[Path, Path, Path] | None = None, cluster: bool = False
     ) -> None:
         self.port = free_port()
         self.password = password
@@ -52,9 +84,9 @@ class RedisServer:
         args = ["redis-server", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
         args += ["--daemonize", "no", "--dir", str(self.workdir)]
         if self.tls:
-            cert, key = self.tls
+            cert, key, ca = self.tls
             args += ["--port", "0", "--tls-port", str(self.port), "--tls-cert-file", str(cert)]
-            args += ["--tls-key-file", str(key), "--tls-auth-clients", "no"]
+            args += ["--tls-key-file", str(key), "--tls-ca-cert-file", str(ca), "--tls-auth-clients", "no"]
         else:
             args += ["--port", str(self.port)]
         if self.password:

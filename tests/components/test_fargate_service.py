@@ -118,7 +118,8 @@ def test_botocore_validation_catches_a_broken_definition(run_component: Componen
     request["containerDefinitions"][0]["portMappings"][0]["containerPort"] = "8080"
     request["containerDefinitions"][0]["healthChek"] = {}
     errors = "\n".join(validate_register_task_definition(request))
-    assert "containerPort" in errors and "healthChek" in errors
+    assert "containerPort" in errors
+    assert "healthChek" in errors
 
 
 def test_container_is_hardened(run_component: ComponentRunner) -> None:
@@ -255,9 +256,7 @@ def test_ssm_parameters_and_customer_managed_keys(run_component: ComponentRunner
 
 def test_log_group_retention_and_kms(run_component: ComponentRunner) -> None:
     key = "arn:aws:kms:eu-west-1:123456789012:key/abc"
-    group = _service(run_component, log_retention_days=90, log_kms_key_arn=key).one(
-        "aws:cloudwatch/logGroup:LogGroup"
-    )
+    group = _service(run_component, log_retention_days=90, log_kms_key_arn=key).one("aws:cloudwatch/logGroup:LogGroup")
     assert group.inputs == {**group.inputs, "name": "/ecs/platform-dev/api", "retentionInDays": 90, "kmsKeyId": key}
 
 
@@ -265,7 +264,8 @@ def test_log_group_retention_and_kms(run_component: ComponentRunner) -> None:
 def test_tasks_admit_only_the_alb_and_connections_follow_the_contract(run_component: ComponentRunner) -> None:
     run = _service(run_component)
     sg = run.one("aws:ec2/securityGroup:SecurityGroup")
-    assert "ingress" not in sg.inputs and "egress" not in sg.inputs
+    assert "ingress" not in sg.inputs
+    assert "egress" not in sg.inputs
     ingress = {(r.inputs["securityGroupId"], r.inputs.get("referencedSecurityGroupId"), r.inputs["fromPort"])
                for r in run.of_type(INGRESS)}  # fmt: skip
     assert ingress == {(sg.id, ALB_SG, 8080), (CACHE_SG, sg.id, 6379), (DB_SG, sg.id, 5432)}
@@ -358,7 +358,8 @@ def test_target_tracking_on_cpu_memory_and_requests(run_component: ComponentRunn
 def test_policies_and_role_arns_are_known_at_preview(run_component: ComponentRunner) -> None:
     run = _service(run_component, preview=True)
     td = run.one(TASK_DEFINITION).inputs
-    assert td["taskRoleArn"] and td["executionRoleArn"]
+    assert td["taskRoleArn"]
+    assert td["executionRoleArn"]
     assert json.loads(td["containerDefinitions"])[0]["readonlyRootFilesystem"] is True
     # the role's ID is unknown at preview, so find the task role policy by name instead
     task_policy = next(p for p in run.of_type("aws:iam/rolePolicy:RolePolicy") if p.name == "api-task-exec")
@@ -395,7 +396,10 @@ def test_every_documented_task_size_is_accepted() -> None:
     ("overrides", "message"),
     [
         ({"image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:latest"}, r"is not digest-pinned"),
-        ({"environment": {"DATABASE_PASSWORD": "hunter2"}, "secrets": {}}, r"\['DATABASE_PASSWORD'\] look like secrets"),
+        (
+            {"environment": {"DATABASE_PASSWORD": "hunter2"}, "secrets": {}},
+            r"\['DATABASE_PASSWORD'\] look like secrets",
+        ),
         ({"environment": {"REDIS_AUTH_TOKEN": "x"}, "secrets": {}}, r"look like secrets"),
         ({"environment": {"X": "1"}, "secrets": {"X": SecretRef(arn=DB_SECRET)}}, r"both set \['X'\]"),
         ({"user": "root"}, r"user: 'root'; allowed: a numeric non-root uid"),
@@ -441,3 +445,14 @@ def test_container_health_check_ranges(kwargs: dict[str, Any], message: str) -> 
 
 def test_healthz_command_targets_the_port() -> None:
     assert "127.0.0.1:9000/healthz" in healthz_command(9000)[3]
+
+
+def test_secret_keys_given_by_alias_are_granted_through_the_alias(run_component: ComponentRunner) -> None:
+    alias = "arn:aws:kms:eu-west-1:123456789012:alias/platform-data"
+    run = _service(run_component, secret_kms_key_arns=[alias])
+    by_sid = {s["Sid"]: s for d in _role_policies(run, "-exec-role") for s in statements(d)}
+    grant = by_sid["DecryptSecretsByKeyAlias"]
+    assert grant["Resource"] == "arn:aws:kms:eu-west-1:123456789012:key/*"
+    assert grant["Condition"]["ForAnyValue:StringEquals"] == {"kms:ResourceAliases": ["alias/platform-data"]}
+    assert grant["Condition"]["StringEquals"]["kms:ViaService"][0] == "secretsmanager.eu-west-1.amazonaws.com"
+    assert "DecryptSecretsViaTheirServices" not in by_sid

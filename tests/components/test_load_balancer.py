@@ -108,7 +108,8 @@ def test_security_group_admits_only_configured_cidrs_and_has_no_egress(run_compo
     cidrs = ["203.0.113.0/24", "198.51.100.0/24", "2001:db8::/32"]
     run = _alb(run_component, certificate_arn=CERT, ingress_cidrs=cidrs)
     sg = run.one("aws:ec2/securityGroup:SecurityGroup")
-    assert "ingress" not in sg.inputs and "egress" not in sg.inputs
+    assert "ingress" not in sg.inputs
+    assert "egress" not in sg.inputs
     rules = run.of_type(INGRESS)
     assert len(rules) == 2 * len(cidrs)
     for rule in rules:
@@ -168,9 +169,7 @@ def test_every_target_group_has_an_explicit_health_check_within_aws_ranges(run_c
 
 def test_rules_route_by_path_host_and_source(run_component: ComponentRunner) -> None:
     rules = (
-        RoutingRule(
-            name="api", target="api", path_patterns=["/api/*"], host_headers=["api.example.com"]
-        ),
+        RoutingRule(name="api", target="api", path_patterns=["/api/*"], host_headers=["api.example.com"]),
         RoutingRule(name="ops", target="ops", host_headers=["ops.example.com"], source_cidrs=["10.1.0.0/16"]),
     )
     run = _alb(run_component, rules=rules)
@@ -233,7 +232,7 @@ def test_access_logs_bucket_policy_encryption_lifecycle(run_component: Component
     run = _alb(run_component, access_log_expiration_days=365)
     bucket = run.one("aws:s3/bucket:Bucket")
     name = bucket.inputs["bucket"]
-    assert name == "web-alb-logs-123456789012-eu-west-1"
+    assert name == "web-access-logs-123456789012-eu-west-1"
     lb = run.one(LB)
     assert lb.inputs["accessLogs"] == {"bucket": name, "prefix": "alb", "enabled": True}
     policy_resource = run.one("aws:s3/bucketPolicy:BucketPolicy")
@@ -268,7 +267,8 @@ def test_access_logs_can_be_off(run_component: ComponentRunner) -> None:
 def test_checked_properties_are_known_at_preview(run_component: ComponentRunner) -> None:
     run = _alb(run_component, preview=True, certificate_arn=CERT)
     lb = run.one(LB).inputs
-    assert lb["dropInvalidHeaderFields"] is True and lb["accessLogs"]["bucket"]
+    assert lb["dropInvalidHeaderFields"] is True
+    assert lb["accessLogs"]["bucket"]
     for tg in run.of_type(TG):
         assert tg.inputs["healthCheck"]["path"]
     https = next(listener for listener in run.of_type(LISTENER) if listener.inputs["port"] == 443)

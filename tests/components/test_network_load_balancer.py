@@ -9,8 +9,17 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from components.load_balancer import DEFAULT_TLS_POLICY
+from components.aws_context import AwsContext
+from components.load_balancer import (
+    DEFAULT_TLS_POLICY,
+    HealthCheck,
+    LoadBalancer,
+    LoadBalancerArgs,
+    RoutingRule,
+    TargetGroupSpec,
+)
 from components.network_load_balancer import (
+    AlbListener,
     AlbTarget,
     NetworkLoadBalancer,
     NetworkLoadBalancerArgs,
@@ -18,11 +27,13 @@ from components.network_load_balancer import (
     NlbListener,
     NlbSpecError,
     NlbTargetGroup,
+    alb_front_door,
 )
 from mockcloud.runner import StackConfig, StackRun, run_program
 from tests.support import ComponentRunner
 
 AZS3 = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
+CONTEXT = AwsContext(account_id="123456789012", region="eu-west-1")
 SUBNETS3 = ["subnet-0a", "subnet-0b", "subnet-0c"]
 CERT = "arn:aws:acm:eu-west-1:123456789012:certificate/8f1c2d3e-aaaa-bbbb-cccc-0123456789ab"
 HTTP_CHECK = NlbHealthCheck(protocol="HTTP", path="/", matcher="200-499")
@@ -337,6 +348,61 @@ def test_preview_knows_the_shape_but_not_the_addresses(run_component: ComponentR
     run = run_component(program, preview=True)
     assert len(run.of_type(EIP)) == 2
     assert "ips" in run.unknown_outputs
+
+
+# -- in front of the real ALB component ---------------------------------------------------------------
+def _front_door_of_real_alb(certificate_arn: str | None) -> None:
+    alb = LoadBalancer(
+        "web",
+        LoadBalancerArgs(
+            context=CONTEXT,
+            vpc_id="vpc-0123",
+            subnet_ids=SUBNETS3,
+            target_groups=[TargetGroupSpec(key="api", health_check=HealthCheck(path="/readyz"))],
+            rules=[RoutingRule(name="api", target="api", path_patterns=["/api/*"])],
+            certificate_arn=certificate_arn,
+            access_logs=False,
+        ),
+    )
+    alb_listeners = [AlbListener(port=80, protocol="HTTP", arn=alb.http_listener_arn)]
+    if alb.https_listener_arn is not None:
+        alb_listeners.append(AlbListener(port=443, protocol="HTTPS", arn=alb.https_listener_arn))
+    listeners, groups = alb_front_door(
+        alb_arn=alb.arn, alb_security_group_id=alb.security_group_id, alb_listeners=alb_listeners
+    )
+    NetworkLoadBalancer(
+        "edge",
+        NetworkLoadBalancerArgs(
+            vpc_id="vpc-0123",
+            subnet_ids=SUBNETS3,
+            availability_zones=AZS3,
+            ingress_cidrs=["0.0.0.0/0"],
+            listeners=listeners,
+            target_groups=groups,
+        ),
+    )
+
+
+@pytest.mark.parametrize(("certificate", "ports"), [(None, [80]), (CERT, [80, 443])])
+def test_front_door_of_the_alb_component(
+    run_component: ComponentRunner, certificate: str | None, ports: list[int]
+) -> None:
+    run = run_component(lambda: _front_door_of_real_alb(certificate))
+    alb = run.one(LB, "web-alb")
+    alb_sg = run.one("aws:ec2/securityGroup:SecurityGroup", "web-sg")
+    alb_listeners = {r.inputs["port"]: r for r in run.of_type(LISTENER) if r.name.startswith("web-")}
+    nlb_listeners = sorted(r.inputs["port"] for r in run.of_type(LISTENER) if r.name.startswith("edge-"))
+    assert nlb_listeners == ports
+    for port in ports:
+        group = run.one(TG, f"edge-alb-{port}").inputs
+        assert (group["targetType"], group["protocol"], group["port"]) == ("alb", "TCP", port)
+        assert group["healthCheck"]["protocol"] == alb_listeners[port].inputs["protocol"]
+        attachment = run.one(ATTACHMENT, f"edge-alb-{port}-alb")
+        assert attachment.inputs["targetId"] == alb.outputs["arn"]
+        assert alb_listeners[port].urn in attachment.dependencies
+    on_alb = [r.inputs for r in run.of_type(INGRESS) if r.name.startswith("edge-from-nlb-")]
+    assert sorted(r["fromPort"] for r in on_alb) == ports
+    assert all(r["securityGroupId"] == alb_sg.id for r in on_alb)
 
 
 # -- rejected specs ----------------------------------------------------------------------------------

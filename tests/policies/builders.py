@@ -20,7 +20,12 @@ LIFECYCLE: Final = {
         {
             "rulePriority": 1,
             "description": "expire untagged images after 7 days",
-            "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days", "countNumber": 7},
+            "selection": {
+                "tagStatus": "untagged",
+                "countType": "sinceImagePushed",
+                "countUnit": "days",
+                "countNumber": 7,
+            },
             "action": {"type": "expire"},
         }
     ]
@@ -58,7 +63,12 @@ def container(name: str = "app", *, repo: str = "app", **overrides: Any) -> dict
         "environment": [{"name": "APP_ENV", "value": "prod"}, {"name": "DATABASE_SECRET_ARN", "value": "arn:x"}],
         "secrets": [{"name": "DATABASE_PASSWORD", "valueFrom": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:db"}],
         "healthCheck": {
-            "command": ["CMD", "python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz')"],
+            "command": [
+                "CMD",
+                "python",
+                "-c",
+                "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz')",
+            ],
             "interval": 15,
             "timeout": 5,
             "retries": 3,
@@ -149,7 +159,9 @@ def redirect_listener(name: str, lb: aws.lb.LoadBalancer, **overrides: Any) -> a
     return aws.lb.Listener(name, **args)
 
 
-def service(name: str, task: aws.ecs.TaskDefinition, group: aws.lb.TargetGroup | None, **overrides: Any) -> aws.ecs.Service:
+def service(
+    name: str, task: aws.ecs.TaskDefinition, group: aws.lb.TargetGroup | None, **overrides: Any
+) -> aws.ecs.Service:
     args: dict[str, Any] = {
         "cluster": f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/platform",
         "task_definition": task.arn,
@@ -160,6 +172,8 @@ def service(name: str, task: aws.ecs.TaskDefinition, group: aws.lb.TargetGroup |
         **overrides,
     }
     if group is not None:
-        args.setdefault("load_balancers", [{"target_group_arn": group.arn, "container_name": "app", "container_port": 8080}])
+        args.setdefault(
+            "load_balancers", [{"target_group_arn": group.arn, "container_name": "app", "container_port": 8080}]
+        )
         args.setdefault("health_check_grace_period_seconds", 60)
     return aws.ecs.Service(name, **args)

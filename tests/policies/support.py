@@ -26,4 +26,3 @@ def messages(report: PolicyReport, policy: str, name: str) -> list[str]:
 
 def unknown_notes(report: PolicyReport) -> list[str]:
     return [f"{v.policy} on {v.resource}: {v.detail}" for v in report.unknown_notes()]
-

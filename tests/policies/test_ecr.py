@@ -69,9 +69,15 @@ def _enhanced_registry() -> None:
             {
                 "scan_frequency": "CONTINUOUS_SCAN",
                 "repository_filters": [{"filter": "platform/*", "filter_type": "WILDCARD"}],
-            }
+            },
+            # Without a wildcard, a filter matches every repository whose name contains it.
+            {
+                "scan_frequency": "SCAN_ON_PUSH",
+                "repository_filters": [{"filter": "billing", "filter_type": "WILDCARD"}],
+            },
         ],
     )
+    repository("apps/billing-worker", image_scanning_configuration={"scan_on_push": False})
     # Covered by the registry rule: its own scanOnPush flag does not matter.
     repository("platform/api", image_scanning_configuration={"scan_on_push": False})
     # Not covered: with ENHANCED scanning, ECR ignores the repository-level flag.

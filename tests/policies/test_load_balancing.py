@@ -99,10 +99,10 @@ def _load_balancers() -> None:
     )
     aws.lb.LoadBalancer("only-http-alb", subnets=["subnet-a"], drop_invalid_header_fields=True)
 
-    nlb = aws.lb.LoadBalancer("good-nlb", load_balancer_type="network", subnets=["subnet-a"], enable_cross_zone_load_balancing=True)
-    aws.lb.Listener("tls", load_balancer_arn=nlb.arn, port=443, protocol="TLS", ssl_policy="ELBSecurityPolicy-TLS13-1-3-2021-06",
-                    certificate_arn="arn:aws:acm:eu-west-1:123456789012:certificate/x",
-                    default_actions=[{"type": "forward", "target_group_arn": group.arn}])  # fmt: skip
+    nlb = aws.lb.LoadBalancer(
+        "good-nlb", load_balancer_type="network", subnets=["subnet-a"], enable_cross_zone_load_balancing=True
+    )
+    https_listener("tls", nlb, group, protocol="TLS", ssl_policy="ELBSecurityPolicy-TLS13-1-3-2021-06")
     aws.lb.LoadBalancer("zonal-nlb", load_balancer_type="network", subnets=["subnet-a"])
     aws.lb.LoadBalancer("zonal-gwlb", load_balancer_type="gateway", subnets=["subnet-a"])
     aws.elb.LoadBalancer(

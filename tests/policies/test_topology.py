@@ -5,14 +5,23 @@ from __future__ import annotations
 import pulumi_aws as aws
 import pytest
 
-from tests.policies.builders import alb, container, https_listener, redirect_listener, service, target_group, task_definition
+from tests.policies.builders import (
+    alb,
+    container,
+    https_listener,
+    redirect_listener,
+    service,
+    target_group,
+    task_definition,
+)
 from tests.policies.support import Analyze, flagged, unknown_notes
 from tests.support import ComponentRunner
 
 
 def _topology() -> None:
     task = task_definition("task", [container()])
-    web, api, orphan = target_group("web"), target_group("api"), target_group("orphan")
+    web, api = target_group("web"), target_group("api")
+    target_group("orphan")
     lb = alb("public")
     listener = https_listener("https", lb, web)
     redirect_listener("http", lb)
@@ -40,25 +49,21 @@ def test_services_target_groups_and_load_balancers_are_connected(
     assert unknown_notes(report) == []
 
 
-def _plain_arns() -> None:
-    """Resources wired with literal ARNs (e.g. imported from another stack): matched by value."""
-    group = target_group("shared")
-    aws.lb.Listener(
-        "by-arn",
-        load_balancer_arn="arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/other/1",
-        port=443,
-        protocol="HTTPS",
-        default_actions=[
-            {
-                "type": "forward",
-                "target_group_arn": "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/shared-x/0",
-            }
-        ],
-    )
-    del group
+def test_literal_arns_are_matched_by_value(run_component: ComponentRunner, analyze: Analyze) -> None:
+    """A listener wired with a typed-in ARN (no property dependency) is matched by the known ARN."""
+    # The mock cloud is deterministic: learn the target group's ARN, then reference it literally.
+    arn = run_component(lambda: target_group("shared")).one("aws:lb/targetGroup:TargetGroup").outputs["arn"]
 
+    def program() -> None:
+        target_group("shared")
+        target_group("unreferenced")
+        aws.lb.Listener(
+            "by-arn",
+            load_balancer_arn="arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/other/1",
+            port=443,
+            protocol="HTTPS",
+            default_actions=[{"type": "forward", "target_group_arn": arn}],
+        )
 
-def test_relations_fall_back_to_known_arns(run_component: ComponentRunner, analyze: Analyze) -> None:
-    # The mock gives the target group a different ARN than the literal: not reached.
-    report = analyze(run_component(_plain_arns))
-    assert flagged(report, "target-group-has-listener") == {"shared"}
+    report = analyze(run_component(program))
+    assert flagged(report, "target-group-has-listener") == {"unreferenced"}

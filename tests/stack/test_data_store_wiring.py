@@ -7,11 +7,16 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import pulumi
 from google.protobuf import struct_pb2
 from pulumi.runtime import rpc
 
+from components.cache import Cache, CacheArgs
+from components.database import Database, DatabaseArgs
 from mockcloud.runner import StackRun
 from stack import exports
+from stack.program import data_store_connection
+from tests.support import ComponentRunner
 
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
@@ -98,3 +103,67 @@ def test_only_client_security_groups_reach_the_data_stores(stack_run: StackRun) 
         reached.add(store)
     if stack_run.of_type("aws:ecs/service:Service"):
         assert reached == set(stores), "services exist but do not reach both the cache and the database"
+
+
+# -- the connection handed to the services ----------------------------------------------------------
+CMK = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def _connection(run_component: ComponentRunner, *, engine: str = "valkey", kms: str | None = None) -> StackRun:
+    cache_args: dict[str, Any] = {"engine": engine, "kms_key_arn": kms}
+    if engine == "memcached":
+        cache_args |= {"engine_version": "1.6.22", "replicas": 0, "snapshot_retention_days": 0}
+
+    def program() -> None:
+        subnets = ["subnet-0iso1", "subnet-0iso2"]
+        cache = Cache(
+            "cache",
+            CacheArgs(
+                vpc_id="vpc-1",
+                subnet_ids=subnets,
+                availability_zones=["eu-west-1a", "eu-west-1b"],
+                identifier="t",
+                **cache_args,
+            ),
+        )
+        database = Database("db", DatabaseArgs(vpc_id="vpc-1", subnet_ids=subnets, identifier="t", kms_key_arn=kms))
+        connection = data_store_connection(cache, database)
+        pulumi.export("environment", connection.environment)
+        pulumi.export("secrets", {name: ref.value_from for name, ref in connection.secrets.items()})
+        pulumi.export("keys", connection.secret_kms_key_arns)
+        pulumi.export("dependencies", [[d.security_group_id, d.port] for d in connection.dependencies])
+        pulumi.export("cache", [cache.primary_endpoint, cache.auth_secret_arn, cache.security_group_id])
+        pulumi.export("database", [database.endpoint, database.secret_arn, database.security_group_id])
+
+    return run_component(program)
+
+
+def test_services_get_hosts_in_env_and_credentials_as_secrets(run_component: ComponentRunner) -> None:
+    out = _connection(run_component).outputs
+    cache_host, cache_secret, cache_sg = out["cache"]
+    db_host, db_secret, db_sg = out["database"]
+    assert out["environment"] == {
+        "DATABASE_HOST": db_host,
+        "DATABASE_PORT": "5432",
+        "DATABASE_NAME": "catalog",
+        "DATABASE_USER": "catalog_admin",
+        "DATABASE_SSL": "true",
+        "REDIS_HOST": cache_host,
+        "REDIS_PORT": "6379",
+        "REDIS_TLS": "true",
+        "REDIS_CLUSTER_MODE": "false",
+    }
+    assert out["secrets"] == {"REDIS_AUTH_TOKEN": cache_secret, "DATABASE_PASSWORD": f"{db_secret}:password::"}
+    assert out["keys"] == []
+    assert out["dependencies"] == [[db_sg, 5432], [cache_sg, 6379]]
+
+
+def test_customer_managed_keys_are_passed_for_decrypt(run_component: ComponentRunner) -> None:
+    assert _connection(run_component, kms=CMK).outputs["keys"] == [CMK]
+
+
+def test_memcached_is_not_offered_to_the_redis_speaking_app(run_component: ComponentRunner) -> None:
+    out = _connection(run_component, engine="memcached").outputs
+    assert not any(name.startswith("REDIS_") for name in out["environment"])
+    assert set(out["secrets"]) == {"DATABASE_PASSWORD"}
+    assert len(out["dependencies"]) == 1

@@ -7,14 +7,13 @@ import asyncio
 import json
 import sys
 
-from catalog import seed, server
-from catalog.db import connect
-from catalog.jsonlog import configure_logging
-from catalog.migrate import migrate
 from catalog.settings import SettingsError, load_settings
 
 
 async def _migrate() -> list[str]:
+    from catalog.db import connect
+    from catalog.migrate import migrate
+
     settings = load_settings()
     conn = await connect(settings)
     try:
@@ -29,11 +28,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="catalog", description=__doc__)
     parser.add_argument("command", nargs="?", default="serve", choices=["serve", "migrate", "seed"])
     args, rest = parser.parse_known_args(argv)
+    # Subcommands import what they need only: a bad setting is reported before the web stack loads.
     if args.command == "seed":
+        from catalog import seed
+
         return seed.main(rest)
     if rest:
         parser.error(f"unexpected arguments: {' '.join(rest)}")
     if args.command == "migrate":
+        from catalog.jsonlog import configure_logging
+
         configure_logging("INFO")
         try:
             applied = asyncio.run(_migrate())
@@ -42,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(json.dumps({"applied": applied}))
         return 0
+    from catalog import server
+
     return server.main()
 
 

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import prometheus_client
 import uvicorn
-from fastapi import FastAPI
 
-from catalog.app import create_app
+if TYPE_CHECKING:
+    from uvicorn._types import ASGIApplication
+
 from catalog.jsonlog import configure_logging, logging_config
 from catalog.settings import Settings, SettingsError, load_settings
 
 
-def server_config(settings: Settings, app: FastAPI) -> uvicorn.Config:
+def server_config(settings: Settings, app: ASGIApplication) -> uvicorn.Config:
     """uvicorn settings: keep-alive past the ALB's idle timeout, bounded graceful shutdown, JSON logs."""
     return uvicorn.Config(
         app,
@@ -35,6 +37,8 @@ def server_config(settings: Settings, app: FastAPI) -> uvicorn.Config:
 
 def serve(settings: Settings) -> None:
     """Serve until SIGTERM/SIGINT."""
+    from catalog.app import create_app  # the web stack loads only once the settings are known good
+
     configure_logging(settings.log_level)
     # *_created series only add noise to every scrape.
     prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]

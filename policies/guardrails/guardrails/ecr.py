@@ -13,7 +13,6 @@ from pulumi_policy import (
     EnforcementLevel,
     PolicyConfigSchema,
     PolicyResource,
-    ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
     Severity,
@@ -23,7 +22,7 @@ from pulumi_policy import (
 from . import resource_types as t
 from .ecs import containers
 from .props import UnknownValueError, as_list, as_mapping, is_set, iter_mappings, json_document
-from .rules import StackView, depends_on, resource_policy, stack_policy
+from .rules import Report, StackView, depends_on, resource_policy, stack_policy
 
 # <account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]/<repository>[:tag][@sha256:digest]
 ECR_IMAGE: Final = re.compile(
@@ -63,6 +62,13 @@ def registry_scanning(view: StackView) -> tuple[list[RegistryRule], bool]:
     return rules, enhanced
 
 
+def filter_matches(name: str, pattern: str) -> bool:
+    """ECR scanning filters: with ``*`` a wildcard for any characters, without one a substring match."""
+    if "*" not in pattern:
+        return pattern in name
+    return re.fullmatch(".*".join(re.escape(part) for part in pattern.split("*")), name) is not None
+
+
 def _known_name(repository: PolicyResource) -> str | None:
     try:
         name = repository.props.get("name")
@@ -78,7 +84,7 @@ def scanning_gap(repository: PolicyResource, registry: Sequence[RegistryRule], e
     def covered(rule: RegistryRule) -> bool:
         if name is None:
             return "*" in rule.filters  # the name is only known after the update: only `*` surely matches
-        return any(fnmatch.fnmatchcase(name, pattern) for pattern in rule.filters)
+        return any(filter_matches(name, pattern) for pattern in rule.filters)
 
     if any(covered(rule) for rule in registry):
         return None
@@ -91,7 +97,7 @@ def scanning_gap(repository: PolicyResource, registry: Sequence[RegistryRule], e
     return "imageScanningConfiguration.scanOnPush is not true and no registry scanning rule covers it"
 
 
-def _image_scanning(view: StackView, report: ReportViolation, config: Mapping[str, Any]) -> None:
+def _image_scanning(view: StackView, report: Report, config: Mapping[str, Any]) -> None:
     registry, enhanced = registry_scanning(view)
     for repository in view.of_type(t.ECR_REPOSITORY):
         with view.reading(repository):
@@ -100,7 +106,7 @@ def _image_scanning(view: StackView, report: ReportViolation, config: Mapping[st
                 report(f"Repository {repository.name}: {gap}.", repository.urn)
 
 
-def _images_from_scanned_repositories(view: StackView, report: ReportViolation, config: Mapping[str, Any]) -> None:
+def _images_from_scanned_repositories(view: StackView, report: Report, config: Mapping[str, Any]) -> None:
     registry, enhanced = registry_scanning(view)
     repositories = view.of_type(t.ECR_REPOSITORY)
     allowed = [str(p) for p in as_list(config.get("allowedImages"))]
@@ -138,20 +144,20 @@ def _image_problem(
     return f"repository {name!r} is not scanned ({gaps[0]})" if len(gaps) == len(candidates) else None
 
 
-def _immutable_tags(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _immutable_tags(args: ResourceValidationArgs, report: Report) -> None:
     mutability = args.props.get("imageTagMutability", "MUTABLE")
     if mutability not in ("IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION"):
         report(f"imageTagMutability={mutability!r}: a pushed tag can be overwritten, so a deploy is not repeatable.")
 
 
-def _kms_encryption(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _kms_encryption(args: ResourceValidationArgs, report: Report) -> None:
     configs = list(iter_mappings(args.props.get("encryptionConfigurations")))
     kinds = [c.get("encryptionType", "AES256") for c in configs] or ["AES256"]
     if not all(kind in ("KMS", "KMS_DSSE") for kind in kinds):
         report(f"encryptionType={kinds[0]!r}: use KMS (a key you control and audit in CloudTrail).")
 
 
-def _lifecycle_policy(view: StackView, report: ReportViolation, config: Mapping[str, Any]) -> None:
+def _lifecycle_policy(view: StackView, report: Report, config: Mapping[str, Any]) -> None:
     policies = view.of_type(t.ECR_LIFECYCLE_POLICY)
     for repository in view.of_type(t.ECR_REPOSITORY):
         with view.reading(repository):

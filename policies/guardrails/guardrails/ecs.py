@@ -10,7 +10,6 @@ from typing import Any, Final
 from pulumi_policy import (
     EnforcementLevel,
     PolicyResource,
-    ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
     Severity,
@@ -19,7 +18,7 @@ from pulumi_policy import (
 
 from . import resource_types as t
 from .props import as_list, as_mapping, is_set, iter_mappings, json_document, number
-from .rules import StackView, depends_on, resource_policy, stack_policy
+from .rules import Report, StackView, depends_on, resource_policy, stack_policy
 
 # ECS RegisterTaskDefinition HealthCheck limits (botocore's ECS service model).
 CONTAINER_HEALTH_CHECK_RANGES: Final = {
@@ -44,7 +43,7 @@ _SECRET_VALUE: Final = (
 )
 
 
-def containers(args: ResourceValidationArgs | PolicyResource, report: ReportViolation | None = None) -> list[Any]:
+def containers(args: ResourceValidationArgs | PolicyResource, report: Report | None = None) -> list[Any]:
     """The task definition's container definitions (a JSON string); raises at preview if unknown."""
     try:
         document = json_document(args.props["containerDefinitions"])
@@ -62,7 +61,7 @@ def _container_name(container: Mapping[str, Any]) -> str:
 
 
 # -- mandatory everywhere ---------------------------------------------------------------------------
-def _container_health_check(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _container_health_check(args: ResourceValidationArgs, report: Report) -> None:
     for container in containers(args, report):
         name = _container_name(container)
         check = as_mapping(container.get("healthCheck"))
@@ -82,7 +81,7 @@ def _container_health_check(args: ResourceValidationArgs, report: ReportViolatio
                     report(f"Container '{name}': healthCheck.{key}={check[key]!r} is outside {low}..{high}.")
 
 
-def _service_grace_period(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _service_grace_period(args: ResourceValidationArgs, report: Report) -> None:
     if not as_list(args.props.get("loadBalancers")):
         return
     if not is_set(args.props, "healthCheckGracePeriodSeconds"):
@@ -97,20 +96,20 @@ def _service_grace_period(args: ResourceValidationArgs, report: ReportViolation)
 
 
 # -- guardrails -------------------------------------------------------------------------------------
-def _container_insights(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _container_insights(args: ResourceValidationArgs, report: Report) -> None:
     for setting in iter_mappings(args.props.get("settings")):
         if setting.get("name") == "containerInsights" and setting.get("value") in ("enabled", "enhanced"):
             return
     report("Set settings=[{name: containerInsights, value: enabled}] (or enhanced) on the cluster.")
 
 
-def _no_privileged(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _no_privileged(args: ResourceValidationArgs, report: Report) -> None:
     for container in containers(args, report):
         if container.get("privileged") is True:
             report(f"Container '{_container_name(container)}' runs privileged (root on the host).")
 
 
-def _read_only_root(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _read_only_root(args: ResourceValidationArgs, report: Report) -> None:
     for container in containers(args, report):
         if container.get("readonlyRootFilesystem") is not True:
             report(
@@ -124,7 +123,7 @@ def is_root_user(user: str) -> bool:
     return user.split(":", 1)[0].strip() in ("root", "0", "")
 
 
-def _non_root_user(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _non_root_user(args: ResourceValidationArgs, report: Report) -> None:
     for container in containers(args, report):
         user = container.get("user")
         if not isinstance(user, str) or is_root_user(user):
@@ -143,7 +142,7 @@ def secret_looking(name: str, value: Any) -> str | None:
     return None
 
 
-def _no_plaintext_secrets(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _no_plaintext_secrets(args: ResourceValidationArgs, report: Report) -> None:
     for container in containers(args, report):
         for variable in iter_mappings(container.get("environment")):
             name = str(variable.get("name", ""))
@@ -156,13 +155,13 @@ def _no_plaintext_secrets(args: ResourceValidationArgs, report: ReportViolation)
                 )
 
 
-def _no_public_ip(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _no_public_ip(args: ResourceValidationArgs, report: Report) -> None:
     network = as_mapping(args.props.get("networkConfiguration"))
     if network.get("assignPublicIp") is True:
         report("networkConfiguration.assignPublicIp=true puts tasks on the internet; use private subnets and NAT.")
 
 
-def _circuit_breaker(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _circuit_breaker(args: ResourceValidationArgs, report: Report) -> None:
     controller = as_mapping(args.props.get("deploymentController")).get("type", "ECS")
     if controller != "ECS":
         return  # CODE_DEPLOY / EXTERNAL deployments roll back on their own terms
@@ -174,7 +173,7 @@ def _circuit_breaker(args: ResourceValidationArgs, report: ReportViolation) -> N
         )
 
 
-def _task_role_separate(view: StackView, report: ReportViolation, config: Mapping[str, Any]) -> None:
+def _task_role_separate(view: StackView, report: Report, config: Mapping[str, Any]) -> None:
     for task in view.of_type(t.ECS_TASK_DEFINITION):
         with view.reading(task):
             if not is_set(task.props, "taskRoleArn"):

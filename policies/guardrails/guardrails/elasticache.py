@@ -7,7 +7,6 @@ from typing import Any, Final
 
 from pulumi_policy import (
     EnforcementLevel,
-    ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
     Severity,
@@ -15,7 +14,7 @@ from pulumi_policy import (
 
 from . import resource_types as t
 from .props import as_list, is_set, number
-from .rules import resource_policy
+from .rules import Report, resource_policy
 
 MAX_SNAPSHOT_RETENTION_DAYS: Final = 35
 _STANDALONE_REDIS: Final = "a standalone Redis/Valkey cache cluster cannot {what}; use a replication group"
@@ -30,14 +29,14 @@ def _kind(args: ResourceValidationArgs) -> str | None:
     return "memcached" if args.props.get("engine") == "memcached" else "standalone"
 
 
-def _in_transit(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _in_transit(args: ResourceValidationArgs, report: Report) -> None:
     if _kind(args) is None:
         return
     if args.props.get("transitEncryptionEnabled") is not True:
         report("transitEncryptionEnabled is not true: cache traffic (and any AUTH token) crosses the VPC in clear.")
 
 
-def _at_rest(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _at_rest(args: ResourceValidationArgs, report: Report) -> None:
     kind = _kind(args)
     if kind == "standalone":
         report(_STANDALONE_REDIS.format(what="be encrypted at rest") + ".")
@@ -45,7 +44,7 @@ def _at_rest(args: ResourceValidationArgs, report: ReportViolation) -> None:
         report("atRestEncryptionEnabled is not true: snapshots and swap hold the data unencrypted.")
 
 
-def _auth(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _auth(args: ResourceValidationArgs, report: Report) -> None:
     kind = _kind(args)
     if kind == "standalone":
         report(_STANDALONE_REDIS.format(what="require AUTH") + ".")
@@ -64,7 +63,7 @@ def _replicas(props: Mapping[str, Any]) -> int:
     return 0
 
 
-def _multi_az_failover(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _multi_az_failover(args: ResourceValidationArgs, report: Report) -> None:
     kind = _kind(args)
     if kind == "standalone":
         report(_STANDALONE_REDIS.format(what="fail over") + ".")
@@ -83,7 +82,7 @@ def _multi_az_failover(args: ResourceValidationArgs, report: ReportViolation) ->
         report("A node or AZ failure loses the cache: " + "; ".join(problems) + ".")
 
 
-def _snapshot_retention(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _snapshot_retention(args: ResourceValidationArgs, report: Report) -> None:
     kind = _kind(args)
     if kind not in ("group", "standalone"):
         return  # memcached has no snapshots

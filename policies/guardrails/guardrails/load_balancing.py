@@ -9,8 +9,6 @@ from typing import Any, Final, Literal
 from pulumi_policy import (
     EnforcementLevel,
     PolicyConfigSchema,
-    PolicyResource,
-    ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
     Severity,
@@ -19,7 +17,7 @@ from pulumi_policy import (
 
 from . import resource_types as t
 from .props import as_list, as_mapping, is_set, iter_mappings, number
-from .rules import StackView, referenced, resource_policy, stack_policy
+from .rules import Report, StackView, referenced, resource_policy, stack_policy
 
 Family = Literal["application", "network", "gateway"]
 
@@ -75,7 +73,7 @@ def matcher_problem(matcher: Any, low: int, high: int) -> str | None:
     return None
 
 
-def _target_group_health_check(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _target_group_health_check(args: ResourceValidationArgs, report: Report) -> None:
     props = args.props
     family = family_of_target_group(props)
     check = as_mapping(props.get("healthCheck"))
@@ -97,7 +95,9 @@ def _target_group_health_check(args: ResourceValidationArgs, report: ReportViola
             else:
                 values[key] = value
     if "interval" in values and "timeout" in values and values["timeout"] >= values["interval"]:
-        report(f"healthCheck.timeout ({values['timeout']:g}s) must be shorter than the interval ({values['interval']:g}s).")
+        report(
+            f"healthCheck.timeout ({values['timeout']:g}s) must be shorter than the interval ({values['interval']:g}s)."
+        )
     # Unset, the protocol defaults to HTTP for ALBs and TCP for NLBs/GWLBs (reported above as implicit).
     protocol = check.get("protocol") or ("HTTP" if family == "application" else "TCP")
     if protocol not in HEALTH_CHECK_PROTOCOLS[family]:
@@ -123,7 +123,7 @@ def _is_https_redirect(action: Mapping[str, Any]) -> bool:
     return action.get("type") == "redirect" and redirect.get("protocol") == "HTTPS"
 
 
-def _https_with_redirect(view: StackView, report: ReportViolation, config: Mapping[str, Any]) -> None:
+def _https_with_redirect(view: StackView, report: Report, config: Mapping[str, Any]) -> None:
     listeners = view.of_type(t.LISTENERS)
     rules = view.of_type(t.LISTENER_RULES)
     for lb in view.of_type(t.LOAD_BALANCERS):
@@ -158,7 +158,7 @@ def _https_with_redirect(view: StackView, report: ReportViolation, config: Mappi
                             )
 
 
-def _tls_policy(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _tls_policy(args: ResourceValidationArgs, report: Report) -> None:
     if args.props.get("protocol") not in ("HTTPS", "TLS"):
         return
     prefixes = tuple(str(p) for p in as_list(args.get_config().get("allowedPolicyPrefixes"))) or (
@@ -175,17 +175,17 @@ def _application_only(args: ResourceValidationArgs) -> bool:
     return family_of_load_balancer(args.props) == "application"
 
 
-def _drop_invalid_headers(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _drop_invalid_headers(args: ResourceValidationArgs, report: Report) -> None:
     if _application_only(args) and args.props.get("dropInvalidHeaderFields") is not True:
         report("dropInvalidHeaderFields is not true: malformed headers reach the app (request smuggling).")
 
 
-def _deletion_protection(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _deletion_protection(args: ResourceValidationArgs, report: Report) -> None:
     if _application_only(args) and args.props.get("enableDeletionProtection") is not True:
         report("enableDeletionProtection is not true: one mistaken `pulumi destroy` takes the entry point down.")
 
 
-def _access_logs(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _access_logs(args: ResourceValidationArgs, report: Report) -> None:
     if not _application_only(args):
         return
     logs = as_mapping(args.props.get("accessLogs"))
@@ -193,7 +193,7 @@ def _access_logs(args: ResourceValidationArgs, report: ReportViolation) -> None:
         report("accessLogs are off: set accessLogs={bucket: <S3 bucket>, enabled: true}.")
 
 
-def _cross_zone(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _cross_zone(args: ResourceValidationArgs, report: Report) -> None:
     family = family_of_load_balancer(args.props)
     if family != "application" and args.props.get("enableCrossZoneLoadBalancing") is not True:
         report(
@@ -202,7 +202,7 @@ def _cross_zone(args: ResourceValidationArgs, report: ReportViolation) -> None:
         )
 
 
-def _no_classic(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _no_classic(args: ResourceValidationArgs, report: Report) -> None:
     report("Classic Load Balancers are legacy (no HTTP/2, no WAF, no modern TLS policies); use an ALB or NLB.")
 
 

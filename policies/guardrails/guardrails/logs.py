@@ -7,7 +7,6 @@ from typing import Final
 
 from pulumi_policy import (
     EnforcementLevel,
-    ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
     Severity,
@@ -16,7 +15,7 @@ from pulumi_policy import (
 from . import resource_types as t
 from .ecs import containers
 from .props import as_mapping, number
-from .rules import resource_policy
+from .rules import Report, resource_policy
 
 # PutRetentionPolicy accepts exactly these (botocore's logs service model).
 RETENTION_DAYS: Final = frozenset(
@@ -24,7 +23,7 @@ RETENTION_DAYS: Final = frozenset(
 )
 
 
-def _retention(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _retention(args: ResourceValidationArgs, report: Report) -> None:
     if args.resource_type == t.LOG_GROUP:
         raw = args.props.get("retentionInDays", 0)
         days = number(raw)

@@ -6,12 +6,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from pulumi_policy import EnforcementLevel, PolicyResource, ReportViolation, Severity, StackValidationPolicy
+from pulumi_policy import EnforcementLevel, PolicyResource, Severity, StackValidationPolicy
 
 from . import resource_types as t
 from .load_balancing import family_of_load_balancer
 from .props import UnknownValueError, as_list, is_set, iter_mappings, number
-from .rules import StackView, depends_on, stack_policy
+from .rules import Report, StackView, depends_on, stack_policy
 
 PUBLIC_CIDRS: Final = frozenset({"0.0.0.0/0", "::/0"})
 PUBLIC_PORTS: Final = frozenset({80, 443})
@@ -92,7 +92,7 @@ def _cidrs(props: Mapping[str, Any], *keys: str) -> list[Any]:
     return values
 
 
-def _public_ingress(view: StackView, report: ReportViolation, config: Mapping[str, Any]) -> None:
+def _public_ingress(view: StackView, report: Report, config: Mapping[str, Any]) -> None:
     alb_urns, alb_ids = _alb_security_groups(view)
 
     def judge(owner: PolicyResource, ingress: Ingress, on_alb: bool, where: str) -> None:

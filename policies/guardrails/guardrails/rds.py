@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 from pulumi_policy import (
     EnforcementLevel,
-    ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
     Severity,
@@ -14,7 +13,7 @@ from pulumi_policy import (
 
 from . import resource_types as t
 from .props import is_set
-from .rules import resource_policy
+from .rules import Report, resource_policy
 
 
 def _is_replica(args: ResourceValidationArgs) -> bool:
@@ -22,19 +21,19 @@ def _is_replica(args: ResourceValidationArgs) -> bool:
     return args.resource_type == t.RDS_INSTANCE and is_set(args.props, "replicateSourceDb")
 
 
-def _storage_encrypted(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _storage_encrypted(args: ResourceValidationArgs, report: Report) -> None:
     if _is_replica(args):
         return
     if args.props.get("storageEncrypted") is not True:
         report("storageEncrypted is not true: data, backups and snapshots are stored unencrypted.")
 
 
-def _not_public(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _not_public(args: ResourceValidationArgs, report: Report) -> None:
     if args.props.get("publiclyAccessible") is True:
         report("publiclyAccessible=true gives the database a public DNS name; keep it in isolated subnets.")
 
 
-def _deletion_protection(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _deletion_protection(args: ResourceValidationArgs, report: Report) -> None:
     if args.props.get("deletionProtection") is not True:
         report("deletionProtection is not true: a replacement or `pulumi destroy` deletes the database.")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol, cast
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -24,28 +24,35 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from .props import UnknownValueError, as_list, as_mapping
+from .props import UnknownValueError, as_mapping
 
-ResourceCheck = Callable[[ResourceValidationArgs, ReportViolation], None]
+
+class Report(Protocol):
+    """pulumi-policy's report_violation: ``urn`` is optional (its ``ReportViolation`` alias says otherwise)."""
+
+    def __call__(self, message: str, urn: str | None = None) -> None: ...
+
+
+ResourceCheck = Callable[[ResourceValidationArgs, Report], None]
 
 
 def resource_policy(
     *,
     name: str,
     description: str,
-    types: Iterable[str],
+    types: Iterable[str] | Callable[[str], bool],
     check: ResourceCheck,
     enforcement: EnforcementLevel,
     severity: Severity,
     remediation: str,
     config_schema: PolicyConfigSchema | None = None,
 ) -> ResourceValidationPolicy:
-    """A resource policy that only looks at ``types``."""
-    wanted = frozenset(types)
+    """A resource policy that only looks at ``types`` (type tokens, or a predicate on the token)."""
+    applies = types if callable(types) else frozenset(types).__contains__
 
     def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
-        if args.resource_type in wanted:
-            check(args, report)
+        if applies(args.resource_type):
+            check(args, cast(Report, report))
 
     return ResourceValidationPolicy(
         name=name,
@@ -143,7 +150,7 @@ def known_strings(container: Mapping[str, Any] | Sequence[Any], key: Any) -> Ite
             yield from known_strings(value, index)
 
 
-StackCheck = Callable[[StackView, ReportViolation, Mapping[str, Any]], None]
+StackCheck = Callable[[StackView, Report, Mapping[str, Any]], None]
 
 
 def stack_policy(
@@ -160,7 +167,7 @@ def stack_policy(
 
     def validate(args: StackValidationArgs, report: ReportViolation) -> None:
         view = StackView(args.resources)
-        check(view, report, as_mapping(args.get_config()))
+        check(view, cast(Report, report), as_mapping(args.get_config()))
         view.finish()
 
     return StackValidationPolicy(

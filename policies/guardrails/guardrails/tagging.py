@@ -22,7 +22,6 @@ from typing import Any, Final
 from pulumi_policy import (
     EnforcementLevel,
     PolicyConfigSchema,
-    ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
     Severity,
@@ -30,6 +29,7 @@ from pulumi_policy import (
 
 from . import resource_types as t
 from .props import as_list, as_mapping, is_set, json_document
+from .rules import Report, resource_policy
 
 DEFAULT_REQUIRED_TAGS: Final = ("Project", "Environment", "Owner", "CostCenter", "ManagedBy")
 
@@ -53,7 +53,7 @@ def _required(args: ResourceValidationArgs) -> list[str]:
     return [str(tag) for tag in as_list(args.get_config().get("requiredTags"))] or list(DEFAULT_REQUIRED_TAGS)
 
 
-def _validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _validate(args: ResourceValidationArgs, report: Report) -> None:
     required = _required(args)
     if args.resource_type == t.AWS_PROVIDER:
         tags = default_tags(args.props)
@@ -67,7 +67,7 @@ def _validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
                 "Set aws:defaultTags in the stack file (or default_tags on an explicit provider)."
             )
         return
-    if not args.resource_type.startswith("aws:") or not is_set(args.props, "tags"):
+    if not is_set(args.props, "tags"):
         return
     inherited: Mapping[str, Any] = {}
     if args.provider is not None and args.provider.resource_type == t.AWS_PROVIDER:
@@ -81,13 +81,14 @@ def _validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
 
 def policies() -> Sequence[ResourceValidationPolicy]:
     return [
-        ResourceValidationPolicy(
+        resource_policy(
             name="required-tags",
             description="AWS resources carry the required tags (through the provider's defaultTags).",
-            validate=_validate,
-            enforcement_level=EnforcementLevel.ADVISORY,
+            types=lambda token: token == t.AWS_PROVIDER or token.startswith("aws:"),
+            check=_validate,
+            enforcement=EnforcementLevel.ADVISORY,
             severity=Severity.LOW,
-            remediation_steps="Set aws:defaultTags.tags with every required tag in the stack file.",
+            remediation="Set aws:defaultTags.tags with every required tag in the stack file.",
             config_schema=PolicyConfigSchema(
                 properties={
                     "requiredTags": {

@@ -9,14 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pulumi_policy import EnforcementLevel, ReportViolation, Severity, StackValidationPolicy
+from pulumi_policy import EnforcementLevel, Severity, StackValidationPolicy
 
 from . import resource_types as t
 from .props import as_list, as_mapping, is_set
-from .rules import StackView, referenced, stack_policy
+from .rules import Report, StackView, referenced, stack_policy
 
 
-def _service_behind_target_group(view: StackView, report: ReportViolation, config: Mapping[str, Any]) -> None:
+def _service_behind_target_group(view: StackView, report: Report, config: Mapping[str, Any]) -> None:
     for service in view.of_type(t.ECS_SERVICE):
         with view.reading(service):
             attachments = [as_mapping(a) for a in as_list(service.props.get("loadBalancers"))]
@@ -28,14 +28,14 @@ def _service_behind_target_group(view: StackView, report: ReportViolation, confi
                 )
 
 
-def _target_group_reached(view: StackView, report: ReportViolation, config: Mapping[str, Any]) -> None:
+def _target_group_reached(view: StackView, report: Report, config: Mapping[str, Any]) -> None:
     listeners = view.of_type(t.LISTENERS)
     rules = view.of_type(t.LISTENER_RULES)
     for group in view.of_type(t.TARGET_GROUPS):
         with view.reading(group):
-            reached = any(group.urn in referenced(listener, "defaultActions", [group]) for listener in listeners) or any(
-                group.urn in referenced(rule, "actions", [group]) for rule in rules
-            )
+            reached = any(
+                group.urn in referenced(listener, "defaultActions", [group]) for listener in listeners
+            ) or any(group.urn in referenced(rule, "actions", [group]) for rule in rules)
             if not reached:
                 report(
                     f"Target group {group.name} is not the target of any listener or listener rule: "
@@ -44,7 +44,7 @@ def _target_group_reached(view: StackView, report: ReportViolation, config: Mapp
                 )
 
 
-def _load_balancer_listens(view: StackView, report: ReportViolation, config: Mapping[str, Any]) -> None:
+def _load_balancer_listens(view: StackView, report: Report, config: Mapping[str, Any]) -> None:
     listeners = view.of_type(t.LISTENERS)
     for lb in view.of_type(t.LOAD_BALANCERS):
         with view.reading(lb):

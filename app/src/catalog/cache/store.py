@@ -19,6 +19,7 @@ import secrets
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
 from redis.asyncio import RedisCluster
@@ -394,14 +395,26 @@ class RedisCache:
         return deleted
 
     async def _delete_logical(self, logical_keys: list[str]) -> int:
-        pipe = self.client.pipeline(transaction=False)
-        for logical in logical_keys:
-            key = self.keys.entry(logical)
-            pipe.unlink(key, self.keys.lease(key))
-            if logical.startswith("list:"):
-                scope = logical.removeprefix("list:")
-                pipe.set(self.keys.generation(scope), secrets.token_hex(6), px=GENERATION_TTL_MS)
-        replies = await pipe.execute()
+        renewals = {
+            self.keys.generation(logical.removeprefix("list:")): secrets.token_hex(6)
+            for logical in logical_keys
+            if logical.startswith("list:")
+        }
+        entries = [self.keys.entry(logical) for logical in logical_keys]
+        if isinstance(self.client, RedisCluster):
+            # A cluster pipeline cannot take multi-key commands: send one UNLINK per entry (entry and
+            # lease share a hash slot), concurrently.
+            replies = await asyncio.gather(
+                *(self.client.unlink(key, self.keys.lease(key)) for key in entries),
+                *(self.client.set(gen, token, px=GENERATION_TTL_MS) for gen, token in renewals.items()),
+            )
+        else:
+            pipe = self.client.pipeline(transaction=False)
+            for key in entries:
+                pipe.unlink(key, self.keys.lease(key))
+            for gen, token in renewals.items():
+                pipe.set(gen, token, px=GENERATION_TTL_MS)
+            replies = await pipe.execute()
         return sum(reply for reply in replies if isinstance(reply, int) and not isinstance(reply, bool))
 
     async def put(self, logical: str, entry: Entry) -> bool:
@@ -512,12 +525,17 @@ class RedisCache:
             "keyspace_misses",
             "connected_clients",
         )
+        client = self.client
         try:
-            info: dict[str, Any] = await self._call("info", self.client.info)
+            if isinstance(client, RedisCluster):
+                per_node: dict[str, Any] = {}
+                for node in client.get_primaries():
+                    node_info: dict[str, Any] = await self._call("info", partial(client.info, target_nodes=node))
+                    per_node[node.name] = {f: node_info.get(f) for f in fields}
+                return per_node
+            info: dict[str, Any] = await self._call("info", client.info)
         except CacheUnavailableError:
             return None
-        if isinstance(self.client, RedisCluster):
-            return {str(node): {f: data.get(f) for f in fields} for node, data in info.items()}
         return {f: info.get(f) for f in fields}
 
     async def close(self) -> None:

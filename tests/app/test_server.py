@@ -1,0 +1,102 @@
+"""The real entrypoint: JSON logs, refusing bad settings at startup, graceful shutdown on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.app.helpers import PG_HOST, PG_PORT, delete_prefix
+from tests.app.live import LiveServer
+
+
+@pytest.fixture
+def live(database: str, redis_prefix: str) -> Iterator[LiveServer]:
+    server = LiveServer({"DATABASE_NAME": database, "CACHE_KEY_PREFIX": redis_prefix, "ACCESS_LOG": "true"})
+    try:
+        yield server.start()
+    finally:
+        server.close()
+        delete_prefix(redis_prefix)
+
+
+async def _in_flight_request_survives_sigterm(live: LiveServer, database: str) -> tuple[int, int]:
+    """Hold a row lock so a PATCH is provably in flight (waiting in PostgreSQL), then SIGTERM the server."""
+    conn = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user="postgres", database=database)
+    try:
+        transaction = conn.transaction()
+        await transaction.start()
+        await conn.execute("SELECT 1 FROM products WHERE id = 2 FOR UPDATE")
+        request = asyncio.create_task(
+            asyncio.to_thread(lambda: httpx.patch(f"{live.url}/api/products/2", json={"name": "x"}, timeout=20))
+        )
+        while not await conn.fetchval(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE application_name = 'catalog-service' AND wait_event_type = 'Lock'"
+        ):
+            await asyncio.sleep(0.01)
+        assert live.process is not None
+        live.process.send_signal(signal.SIGTERM)
+        await asyncio.sleep(0.2)
+        assert live.process.poll() is None  # still draining the in-flight request
+        await transaction.commit()
+        response = await request
+        status = await asyncio.to_thread(live.process.wait, 20)
+        return response.status_code, status
+    finally:
+        await conn.close()
+
+
+def test_serves_logs_json_and_stops_cleanly_on_sigterm(live: LiveServer, database: str) -> None:
+    with httpx.Client(base_url=live.url) as client:
+        assert client.get("/api/products/1").status_code == 200
+        assert client.get("/readyz").json()["status"] == "ready"
+    started = time.monotonic()
+    response_status, exit_status = asyncio.run(_in_flight_request_survives_sigterm(live, database))
+    assert response_status == 200
+    # uvicorn drains, runs the lifespan shutdown, then re-raises SIGTERM: the conventional 143 (-15 here).
+    assert exit_status in (0, -signal.SIGTERM)
+    assert time.monotonic() - started < 10
+
+    lines = [json.loads(line) for line in live.log().splitlines() if line.strip()]
+    assert all({"time", "level", "logger", "message"} <= set(line) for line in lines)
+    messages = [line["message"] for line in lines]
+    assert "catalog service started" in messages
+    assert "catalog service stopped" in messages
+    assert any("GET /api/products/1" in message for message in messages)  # ACCESS_LOG=true
+    assert not any("color_message" in line for line in lines)
+
+
+def test_bad_settings_stop_the_process_before_it_listens() -> None:
+    env = {**os.environ, "CACHE_STRATEGY": "lru", "PORT": "not-a-port"}
+    result = subprocess.run(
+        [sys.executable, "-m", "catalog", "serve"], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 2
+    line = json.loads(result.stderr.strip().splitlines()[-1])
+    assert line["level"] == "CRITICAL"
+    assert "CACHE_STRATEGY='lru' is not allowed" in line["message"]
+    assert "PORT='not-a-port' is invalid" in line["message"]
+
+
+def test_seed_and_migrate_commands(database: str) -> None:
+    env = {**os.environ, "DATABASE_NAME": database}
+    seeded = subprocess.run(
+        [sys.executable, "-m", "catalog.seed", "--products", "300"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert seeded.returncode == 0, seeded.stderr
+    assert json.loads(seeded.stdout)["products"] == 0  # the session seeded 300 already: idempotent
+    migrated = subprocess.run(
+        [sys.executable, "-m", "catalog", "migrate"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert migrated.returncode == 0, migrated.stderr
+    assert json.loads(migrated.stdout.strip().splitlines()[-1]) == {"applied": []}

@@ -1,0 +1,53 @@
+"""Per-stack config files: one per committed stack, naming real policies, with the agreed levels."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mockcloud.policy_runner import GUARDRAILS_DIR, PolicyPackProcess, config_file, parse_config, reconcile
+from tests.support import STACKS
+
+
+def test_every_committed_stack_has_a_policy_config() -> None:
+    assert sorted(p.stem for p in GUARDRAILS_DIR.glob("*.json")) == sorted(STACKS)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_config_names_only_existing_policies(policy_pack: PolicyPackProcess, stack: str) -> None:
+    _, _, policies = policy_pack.info()
+    named = set(json.loads(config_file(stack).read_text())) - {"all"}
+    assert named <= set(policies), f"{stack}.json names unknown policies: {sorted(named - set(policies))}"
+
+
+def _levels(policy_pack: PolicyPackProcess, stack: str) -> dict[str, str]:
+    _, _, policies = policy_pack.info()
+    effective = reconcile(policies.values(), parse_config(json.loads(config_file(stack).read_text())))
+    return {name: str(effective[name].level) for name in policies}
+
+
+def test_must_haves_are_mandatory_in_every_stack(policy_pack: PolicyPackProcess) -> None:
+    _, _, policies = policy_pack.info()
+    must_haves = {name for name, p in policies.items() if p.default_level == "mandatory"}
+    assert must_haves == {
+        "ecr-image-scanning",
+        "ecr-images-from-scanned-repositories",
+        "lb-target-group-health-check",
+        "ecs-container-health-check",
+        "ecs-service-grace-period",
+        "ecs-service-behind-target-group",
+        "target-group-has-listener",
+        "load-balancer-has-listener",
+    }
+    for stack in STACKS:
+        levels = _levels(policy_pack, stack)
+        assert {name for name in must_haves if levels[name] != "mandatory"} == set(), stack
+
+
+def test_guardrails_are_advisory_in_dev_and_mandatory_in_prod(policy_pack: PolicyPackProcess) -> None:
+    _, _, policies = policy_pack.info()
+    guardrails = {name for name, p in policies.items() if p.default_level != "mandatory"}
+    assert len(guardrails) == 29
+    assert {_levels(policy_pack, "dev")[name] for name in guardrails} == {"advisory"}
+    assert {_levels(policy_pack, "prod")[name] for name in guardrails} == {"mandatory"}
