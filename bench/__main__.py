@@ -53,8 +53,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--products", type=int, default=100_000, help="products to seed (default 100000)")
     parser.add_argument("--database", default="catalog_bench", help="the benchmark's own database")
     parser.add_argument("--seed", type=int, default=1, help="trace seed")
-    parser.add_argument("--http-seconds", type=int, default=3, help="seconds per wrk run")
-    parser.add_argument("--http-rounds", type=int, default=3, help="interleaved rounds per endpoint")
+    parser.add_argument("--http-seconds", type=int, default=2, help="seconds per wrk run")
+    parser.add_argument("--http-rounds", type=int, default=5, help="interleaved rounds per endpoint")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
     parser.add_argument("--stampede-rounds", type=int, default=3, help="cold keys per stampede variant")
     parser.add_argument("--plan-runs", type=int, default=3, help="offline plan runs")
@@ -119,13 +119,14 @@ def main(argv: list[str] | None = None) -> int:
         "versions": f"PostgreSQL {pg_version}; {_version(['redis-server', '--version']).split(' sha=')[0]}; "
         f"{_version(['wrk', '--version']).split(' [')[0]}",
     }
-    results: dict[str, Any] = {"errors": {}, "timings_s": {}}
+    results: dict[str, Any] = {"errors": {}, "timings_s": {}, "loadavg": {}}
 
     def section(name: str, body: Callable[[], Any]) -> None:
         if name not in only:
             return
         print(f"== {name}", flush=True)
         t0 = time.perf_counter()
+        load_before = _loadavg()
         try:
             results[name] = body()
             _write(args.out, name, results[name])
@@ -133,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
             results["errors"][name] = f"{type(exc).__name__}: {exc}"
         results["timings_s"][name] = round(time.perf_counter() - t0, 1)
+        results["loadavg"][name] = f"{load_before} / {_loadavg()}"
         print(f"   ({results['timings_s'][name]:.0f} s)", flush=True)
 
     trace = zipf_trace(args.requests, seed=args.seed)
@@ -215,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         "environment": environment,
         "seed": results.get("seed"),
         "timings_s": results["timings_s"],
+        "loadavg_before_after": results["loadavg"],
         "targets": report.targets(results),
         "errors": results["errors"],
     }

@@ -24,7 +24,7 @@ from catalog.repository import CatalogRepository
 from catalog.settings import CacheStrategyName, Settings
 
 from bench.ideal import ideal_read_misses, window_stats, windows
-from bench.trace import Trace
+from bench.trace import Trace, zipf_trace
 
 STRATEGIES: tuple[CacheStrategyName, ...] = ("cache-aside", "read-through", "write-through")
 WRITES_FILL: dict[CacheStrategyName, bool] = {"cache-aside": False, "read-through": False, "write-through": True}
@@ -237,6 +237,24 @@ async def entry_bytes(database: str, redis_port: int, sample: int = 2000) -> dic
     return {"entries": len(sizes), "mean_bytes": round(sum(sizes) / len(sizes), 1), "max_bytes": float(max(sizes))}
 
 
+def ideal_by_trace_length(
+    trace: Trace, lengths: tuple[int, ...] = (60_000, 250_000, 1_000_000)
+) -> list[dict[str, Any]]:
+    """The ideal's share of reads avoided after the first third, for longer traces of the same workload.
+
+    Pure computation (no servers): shows how much of "the share avoided" is the trace, not the cache.
+    """
+    rows = []
+    for length in lengths:
+        longer = zipf_trace(length, n_keys=trace.n_keys, s=trace.s, write_ratio=trace.write_ratio, seed=trace.seed)
+        row: dict[str, Any] = {"requests": length, "steady_after": length // 3}
+        for name, writes_fill in (("delete_on_write", False), ("write_through", True)):
+            misses = ideal_read_misses(longer, writes_fill=writes_fill)
+            row[name] = round(window_stats(longer.writes, misses, length // 3).hit_ratio, 4)
+        rows.append(row)
+    return rows
+
+
 async def run_all(
     trace: Trace,
     *,
@@ -271,6 +289,7 @@ async def run_all(
         s: window_stats(trace.writes, ideal_read_misses(trace, writes_fill=WRITES_FILL[s])) for s in strategies
     }
     return {
+        "ideal_by_trace_length": ideal_by_trace_length(trace),
         "trace": {
             "requests": len(trace),
             "keys": trace.n_keys,

@@ -91,8 +91,8 @@ def run(
 
 
 def _timeline(pairs: list[list[int]], origin: float) -> list[list[float]]:
-    """wrk's [half second of CLOCK_MONOTONIC, responses] -> [seconds since `origin`, responses per second]."""
-    return [[round(key / 2 - origin, 2), 2 * count] for key, count in pairs]
+    """wrk's [half second of CLOCK_MONOTONIC, responses] -> [mid-bucket seconds since `origin`, responses/s]."""
+    return [[round(key / 2 + 0.25 - origin, 2), 2 * count] for key, count in pairs]
 
 
 def _summary(result: dict[str, Any], origin: float) -> dict[str, Any]:

@@ -147,6 +147,17 @@ def markdown(results: dict[str, Any]) -> str:
                 for run in db["strategies"]
             ],
         )
+        longer = db.get("ideal_by_trace_length") or []
+        if longer:
+            out += [
+                "The ideal is a property of the trace, not of the cache: the same workload over longer traces "
+                "(computed, steady state = after the first third):",
+                "",
+            ]
+            out += _table(
+                ["trace length", "ideal avoided, delete on write", "ideal avoided, write-through"],
+                [[f"{row['requests']:,}", _pct(row["delete_on_write"]), _pct(row["write_through"])] for row in longer],
+            )
 
     ev = results.get("eviction")
     if ev:

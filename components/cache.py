@@ -277,6 +277,11 @@ class CacheArgs:
         return not self.is_memcached and self.replicas > 0
 
     @property
+    def has_cluster_mode_setting(self) -> bool:
+        """Whether the engine version takes the ClusterMode setting (Valkey 7.2+, Redis OSS 7.0+)."""
+        return self.engine == "valkey" or (self.engine == "redis" and not self.engine_version.startswith("6."))
+
+    @property
     def tls(self) -> bool:
         return not self.is_memcached or memcached_supports_tls(self.engine_version)
 
@@ -454,7 +459,9 @@ class Cache(pulumi.ComponentResource):
             engine_version=args.engine_version,
             node_type=args.node_type,
             port=self.port,
-            cluster_mode="enabled" if args.cluster_mode else "disabled",
+            # The ClusterMode setting exists from Valkey 7.2 / Redis OSS 7.0 on; for Redis 6.2 the
+            # parameter group's cluster-enabled and the shard count decide the mode on their own.
+            cluster_mode=("enabled" if args.cluster_mode else "disabled") if args.has_cluster_mode_setting else None,
             # Cluster mode: shards x (primary + replicas). Disabled: one primary + replicas, the
             # primary in the first AZ and replicas round-robin over the others.
             num_node_groups=args.shards if args.cluster_mode else None,

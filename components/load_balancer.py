@@ -398,7 +398,7 @@ class LoadBalancer(pulumi.ComponentResource):
             enable_http2=True,
             idle_timeout=args.idle_timeout_seconds,
             access_logs=access_logs,
-            tags={"Name": f"{name}-alb"},
+            tags={"Name": name},
             # ELB checks that it can write to the bucket when access logs are switched on.
             opts=pulumi.ResourceOptions(parent=self, depends_on=log_dependencies),
         )

@@ -599,7 +599,7 @@ class NetworkLoadBalancer(pulumi.ComponentResource):
                 opts=child,
             )
             aws.vpc.SecurityGroupIngressRule(
-                f"{self._name}-from-nlb-{suffix}",
+                f"{self._name}-into-{suffix}",
                 security_group_id=target_sg,
                 description=f"From NLB {self._name} ({port.protocol.upper()} {port.port}, traffic and health checks)",
                 ip_protocol=port.protocol,

@@ -677,8 +677,18 @@ def _grouped(violations: Sequence[Violation]) -> dict[str, list[Violation]]:
     return by_policy
 
 
+def _unknown_path(v: Violation) -> str:
+    """``string value at .containerDefinitions`` from pulumi-policy's preview note."""
+    return _UNKNOWN_NOTE.sub("", v.message).replace(" can't be known during preview", "")
+
+
 def format_report(report: PolicyReport) -> str:
-    """The policy report as text, by enforcement level, then policy, then resource."""
+    """The policy report as text: by enforcement level, then policy, then resource.
+
+    Checks pulumi-policy could not run at preview (a value they read is unknown until the update) are
+    listed on their own, with the level the policy has in this stack, since pulumi-policy reports them
+    as advisory even for a mandatory policy.
+    """
     mode = "preview" if report.preview else "update"
     lines = [
         f"Policy pack {report.pack}@v{report.version}, stack '{report.stack}' ({mode}), "
@@ -689,12 +699,20 @@ def format_report(report: PolicyReport) -> str:
         "advisory": "Advisory violations",
     }
     for level, title in titles.items():
-        found = report.at(level)
+        found = [v for v in report.at(level) if not v.unknown_at_preview]
         lines += ["", f"{title}: {len(found)}"]
         for policy, violations in sorted(_grouped(found).items()):
             lines.append(f"  {policy} ({len(violations)})")
             for v in violations:
                 lines.append(f"    - {v.resource}: {v.detail.splitlines()[0]}")
+    notes = report.unknown_notes()
+    if notes:
+        weakened = sum(1 for v in notes if report.levels.get(v.policy) == "mandatory")
+        lines += ["", f"Not checked at preview, values unknown until the update: {len(notes)} ({weakened} mandatory)"]
+        for policy, violations in sorted(_grouped(notes).items()):
+            lines.append(f"  {policy} ({report.levels.get(policy, 'advisory')} in this stack)")
+            for v in violations:
+                lines.append(f"    - {v.resource}: {_unknown_path(v)}")
     lines += ["", f"Disabled policies: {len(report.disabled)}"]
     lines += [f"  {name}" for name in report.disabled]
     counts = {level: sum(1 for lvl in report.levels.values() if lvl == level) for level in LEVELS}
@@ -716,11 +734,12 @@ def markdown_report(report: PolicyReport) -> str:
         "| Level | Policy | Resource | Finding |",
         "|---|---|---|---|",
     ]
-    levels: tuple[Level, ...] = ("mandatory", "advisory")
-    for level in levels:
-        for v in sorted(report.at(level), key=lambda v: (v.policy, v.resource)):
-            detail = v.detail.splitlines()[0].replace("|", "\\|")
-            lines.append(f"| {level} | `{v.policy}` | `{v.resource}` | {detail} |")
+    for v in sorted(report.violations, key=lambda v: (LEVELS.index(v.level), v.policy, v.resource)):
+        if v.unknown_at_preview:
+            level, detail = f"not checked ({report.levels.get(v.policy)})", f"unknown at preview: {_unknown_path(v)}"
+        else:
+            level, detail = v.level, v.detail.splitlines()[0]
+        lines.append(f"| {level} | `{v.policy}` | `{v.resource}` | {detail.replace('|', chr(92) + '|')} |")
     if report.disabled:
         lines += ["", "Disabled: " + ", ".join(f"`{name}`" for name in report.disabled)]
     return "\n".join(lines) + "\n"

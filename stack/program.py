@@ -30,6 +30,7 @@ from components.gateway_load_balancer import GatewayLoadBalancer, GatewayLoadBal
 from components.image import Image, ImageArgs, ImageBuild
 from components.load_balancer import HealthCheck, LoadBalancer, LoadBalancerArgs, RoutingRule, TargetGroupSpec
 from components.network import INTERFACE_ENDPOINT_SERVICES, AdoptedVpc, Network, NetworkArgs
+from components.network_load_balancer import AlbListener, NetworkLoadBalancer, NetworkLoadBalancerArgs, alb_front_door
 from components.registry import Registry, RegistryArgs
 from stack import exports
 from stack.settings import ConfigError, StackSettings
@@ -197,6 +198,32 @@ def data_store_connection(cache: Cache, database: Database) -> DataStoreConnecti
         dependencies.append(Dependency(cache.security_group_id, cache.port, f"{cache.engine} (TLS)"))
     keys = [key for key in (cache.auth_secret_kms_key_arn, database.secret_kms_key_arn) if key]
     return DataStoreConnection(environment, secrets, sorted(set(keys)), dependencies)
+
+
+def _static_ip_nlb(settings: StackSettings, network: Network, alb: LoadBalancer) -> NetworkLoadBalancer | None:
+    """One Elastic IP per AZ in front of the ALB: TCP 80, and 443 when the ALB serves HTTPS (TLS stays on the ALB)."""
+    if not settings.nlb.enabled:
+        return None
+    alb_listeners = [AlbListener(port=80, protocol="HTTP", arn=alb.http_listener_arn)]
+    if alb.https_listener_arn is not None:
+        alb_listeners.append(AlbListener(port=443, protocol="HTTPS", arn=alb.https_listener_arn))
+    listeners, target_groups = alb_front_door(
+        alb_arn=alb.arn, alb_security_group_id=alb.security_group_id, alb_listeners=alb_listeners
+    )
+    return NetworkLoadBalancer(
+        f"{settings.stack}-nlb",
+        NetworkLoadBalancerArgs(
+            vpc_id=network.vpc_id,
+            subnet_ids=network.public_subnet_ids,
+            availability_zones=network.availability_zones,
+            listeners=listeners,
+            target_groups=target_groups,
+            ingress_cidrs=settings.nlb.ingress_cidrs,
+            deletion_protection=settings.deletion_protection,
+            # Clients allow-list these addresses: in prod, releasing one takes a deliberate unprotect.
+            protect_static_ips=settings.deletion_protection,
+        ),
+    )
 
 
 def _inspection(settings: StackSettings, context: AwsContext, network: Network) -> GatewayLoadBalancer | None:
@@ -443,9 +470,10 @@ def build(settings: StackSettings) -> dict[str, Any]:
         ImageArgs(repository_url=registry.repository_url, registry_id=registry.registry_id, build=image_build),
     )
     cache, database = _data_stores(settings, network)
-    _alb, compute_outputs = _compute(
+    alb, compute_outputs = _compute(
         settings, context, network, image, registry.repository_arns["app"], data_store_connection(cache, database)
     )
+    nlb = _static_ip_nlb(settings, network, alb)
     inspection = _inspection(settings, context, network)
 
     return {
@@ -461,6 +489,8 @@ def build(settings: StackSettings) -> dict[str, Any]:
         exports.IMAGE_TAG: image.tag,
         exports.IMAGE_PLATFORM: image.platform,
         exports.REGISTRY_SETTINGS: _registry_outputs(registry, registry_args),
+        exports.NLB_DNS_NAME: nlb.dns_name if nlb else None,
+        exports.NLB_STATIC_IPS: nlb.static_ips if nlb else None,
         exports.INSPECTION_ENDPOINT_SERVICE_NAME: inspection.endpoint_service_name if inspection else None,
         exports.INSPECTION_ENDPOINT_IDS: inspection.endpoint_ids if inspection else None,
         exports.CACHE_ENGINE: cache.engine,

@@ -49,7 +49,9 @@ def register_task_definition_request(task_definition: CapturedResource) -> dict[
 
 def validate_register_task_definition(request: dict[str, Any]) -> list[str]:
     """botocore's validation of a RegisterTaskDefinition request; an empty list when AWS would accept it."""
-    report = ParamValidator().validate(request, _register_task_definition().input_shape)
+    shape = _register_task_definition().input_shape
+    assert shape is not None
+    report = ParamValidator().validate(request, shape)
     return [line for line in report.generate_report().splitlines() if line.strip()] if report.has_errors() else []
 
 

@@ -68,7 +68,7 @@ async def test_a_stuck_lease_holder_delays_others_only_by_the_lease_wait(make_se
         responses = await asyncio.gather(*(task_b.client.get("/api/products/44") for _ in range(20)))
         elapsed = time.perf_counter() - started
         assert {r.status_code for r in responses} == {200}
-        assert 0.2 <= elapsed < 1.5
+        assert 0.2 <= elapsed < 3.0  # the lease wait, not the holder's (unbounded) delay
         assert task_b.resources.repository.queries["get_product"] == 1  # bounded: one read in task B
         assert task_b.resources.cache.counters["lease_timeouts"] == 1
         repo_a.gate.open()

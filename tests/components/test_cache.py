@@ -204,6 +204,15 @@ def test_cluster_mode_enabled_is_shards_times_replicas(run_component: ComponentR
     assert out["node_ids"][:2] == ["platform-test-0001-001", "platform-test-0001-002"]
 
 
+def test_redis_6_2_leaves_the_mode_to_the_parameter_group(run_component: ComponentRunner) -> None:
+    # The ClusterMode setting needs Valkey 7.2 / Redis OSS 7.0; before that cluster-enabled decides.
+    run = _cache(run_component, engine="redis", engine_version="6.2", cluster_mode=True, shards=2)
+    assert "clusterMode" not in run.one(RG).inputs
+    assert _parameters(run)["cluster-enabled"] == "yes"
+    assert run.one(RG).inputs["numNodeGroups"] == 2
+    assert _cache(run_component, engine="redis", engine_version="7.0").one(RG).inputs["clusterMode"] == "disabled"
+
+
 @pytest.mark.parametrize(
     ("overrides", "failover", "multi_az"),
     [

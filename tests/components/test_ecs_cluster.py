@@ -31,7 +31,7 @@ def _args(**overrides: Any) -> EcsClusterArgs:
 
 
 def _cluster(run_component: ComponentRunner, **overrides: Any) -> StackRun:
-    return run_component(lambda: EcsCluster("ecs", _args(**overrides)))  # type: ignore[no-any-return]
+    return run_component(lambda: EcsCluster("ecs", _args(**overrides)))
 
 
 @pytest.mark.parametrize("insights", ["enhanced", "enabled", "disabled"])

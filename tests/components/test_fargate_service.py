@@ -88,13 +88,14 @@ def _args(**overrides: Any) -> FargateServiceArgs:
 
 
 def _service(run_component: ComponentRunner, *, preview: bool = False, **overrides: Any) -> StackRun:
-    return run_component(lambda: FargateService("api", _args(**overrides)), preview=preview)  # type: ignore[no-any-return]
+    return run_component(lambda: FargateService("api", _args(**overrides)), preview=preview)
 
 
 def _container(run: StackRun) -> dict[str, Any]:
     definitions = json.loads(run.one(TASK_DEFINITION).inputs["containerDefinitions"])
     assert len(definitions) == 1
-    return definitions[0]  # type: ignore[no-any-return]
+    container: dict[str, Any] = definitions[0]
+    return container
 
 
 def _role_policies(run: StackRun, role_suffix: str) -> list[str]:

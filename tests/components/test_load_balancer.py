@@ -53,7 +53,7 @@ def _args(**overrides: Any) -> LoadBalancerArgs:
 
 
 def _alb(run_component: ComponentRunner, *, preview: bool = False, **overrides: Any) -> StackRun:
-    return run_component(lambda: LoadBalancer("web", _args(**overrides)), preview=preview)  # type: ignore[no-any-return]
+    return run_component(lambda: LoadBalancer("web", _args(**overrides)), preview=preview)
 
 
 def test_without_certificate_http_forwards_and_says_so(run_component: ComponentRunner) -> None:

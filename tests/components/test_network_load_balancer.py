@@ -400,7 +400,7 @@ def test_front_door_of_the_alb_component(
         attachment = run.one(ATTACHMENT, f"edge-alb-{port}-alb")
         assert attachment.inputs["targetId"] == alb.outputs["arn"]
         assert alb_listeners[port].urn in attachment.dependencies
-    on_alb = [r.inputs for r in run.of_type(INGRESS) if r.name.startswith("edge-from-nlb-")]
+    on_alb = [r.inputs for r in run.of_type(INGRESS) if r.name.startswith("edge-into-")]
     assert sorted(r["fromPort"] for r in on_alb) == ports
     assert all(r["securityGroupId"] == alb_sg.id for r in on_alb)
 

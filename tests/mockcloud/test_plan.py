@@ -19,7 +19,7 @@ def test_plan_prints_tree_counts_and_simulated_outputs(tmp_path: Path, capsys: p
     out = capsys.readouterr().out
     assert "pulumi:pulumi:Stack" in out
     assert "─ platform:network:Network" in out  # ├─ or └─: siblings are sorted by type
-    assert " +      ├─ aws:ec2:Subnet" in out
+    assert "├─ aws:ec2:Subnet" in out
     assert "Counts per type:" in out
     assert "Outputs (simulated" in out
     document = json.loads((tmp_path / "plan-dev.json").read_text())

@@ -32,6 +32,7 @@ FARGATE = "platform:ecs:FargateService"
 CACHE = "platform:cache:Cache"
 DATABASE = "platform:database:Database"
 NETWORK = "platform:network:Network"
+NLB = "platform:nlb:NetworkLoadBalancer"
 
 
 def _owner_type(run: StackRun, resource: CapturedResource) -> str:
@@ -40,6 +41,12 @@ def _owner_type(run: StackRun, resource: CapturedResource) -> str:
     while current.parent and current.parent != run.stack_urn:
         current = run.by_urn(current.parent)
     return current.type
+
+
+def _alb(run: StackRun) -> CapturedResource:
+    """The ALB (prod also has the static-IP NLB in front of it)."""
+    (alb,) = [lb for lb in run.of_type(LB) if lb.inputs["loadBalancerType"] == "application"]
+    return alb
 
 
 def _sg_owner(run: StackRun) -> dict[str, str]:
@@ -178,15 +185,22 @@ def test_security_group_graph_is_alb_to_tasks_to_data_stores(stack_run: StackRun
     for rule in stack_run.of_type(INGRESS):
         target = owner.get(rule.inputs["securityGroupId"], "external")
         if rule.inputs.get("referencedSecurityGroupId"):
-            edges.add((owner.get(rule.inputs["referencedSecurityGroupId"], "external"), target, rule.inputs["fromPort"]))
+            edges.add(
+                (owner.get(rule.inputs["referencedSecurityGroupId"], "external"), target, rule.inputs["fromPort"])
+            )
         elif target in (FARGATE, CACHE, DATABASE):
             raise AssertionError(f"{rule.name}: {target} admits an address range, not a security group")
     ours = {e for e in edges if e[1] in (ALB, FARGATE, CACHE, DATABASE)}
-    assert {(src, dst) for src, dst, _ in ours} == {(ALB, FARGATE), (FARGATE, CACHE), (FARGATE, DATABASE)}
+    # the static-IP NLB (nlbEnabled) is the ALB's only other client
+    front = {(NLB, ALB)} if stack_run.of_type(NLB) else set()
+    assert {(src, dst) for src, dst, _ in ours} == {(ALB, FARGATE), (FARGATE, CACHE), (FARGATE, DATABASE)} | front
     assert {port for src, dst, port in ours if dst == FARGATE} == {8080}
     # the only address-range ingress on the ALB is its listener ports
-    alb_cidr_ports = {r.inputs["fromPort"] for r in stack_run.of_type(INGRESS)
-                      if owner.get(r.inputs["securityGroupId"]) == ALB and not r.inputs.get("referencedSecurityGroupId")}  # fmt: skip
+    alb_cidr_ports = {
+        r.inputs["fromPort"]
+        for r in stack_run.of_type(INGRESS)
+        if owner.get(r.inputs["securityGroupId"]) == ALB and not r.inputs.get("referencedSecurityGroupId")
+    }
     assert alb_cidr_ports == ({80, 443} if stack_run.stack == "prod" else {80})
     # the ALB's only egress is to the tasks, on the container port
     for rule in stack_run.of_type(EGRESS):
@@ -240,12 +254,13 @@ def test_dev_is_http_spot_and_small_prod_is_https_on_demand_and_larger() -> None
     dev, prod = cached_run("dev"), cached_run("prod")
     assert "HTTP only" in dev.outputs[exports.ALB_LISTENER_MODE]
     assert prod.outputs[exports.ALB_LISTENER_MODE].startswith("HTTPS :443")
-    https = next(listener for listener in prod.of_type(LISTENER) if listener.inputs["port"] == 443)
+    alb_listeners = [listener for listener in prod.of_type(LISTENER) if _owner_type(prod, listener) == ALB]
+    https = next(listener for listener in alb_listeners if listener.inputs["port"] == 443)
     assert https.inputs["sslPolicy"] in TLS13_POLICIES
-    http = next(listener for listener in prod.of_type(LISTENER) if listener.inputs["port"] == 80)
+    http = next(listener for listener in alb_listeners if listener.inputs["port"] == 80)
     assert http.inputs["defaultActions"][0]["redirect"]["protocol"] == "HTTPS"
-    assert prod.one(LB).inputs["enableDeletionProtection"] is True
-    assert dev.one(LB).inputs["enableDeletionProtection"] is False
+    assert _alb(prod).inputs["enableDeletionProtection"] is True
+    assert _alb(dev).inputs["enableDeletionProtection"] is False
     assert prod.outputs[exports.SERVICE_URLS]["api"] == "https://api.catalog.example.com/api/"
 
     def insights(run: StackRun) -> str:
@@ -260,7 +275,7 @@ def test_dev_is_http_spot_and_small_prod_is_https_on_demand_and_larger() -> None
 
 def test_checked_properties_are_known_at_preview() -> None:
     run = cached_run("prod", preview=True)
-    lb = run.one(LB).inputs
+    lb = _alb(run).inputs
     assert lb["dropInvalidHeaderFields"] is True
     assert lb["enableDeletionProtection"] is True
     assert lb["accessLogs"]["enabled"] is True

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Any
 
 import prometheus_client
 import uvicorn
-
-if TYPE_CHECKING:
-    from uvicorn._types import ASGIApplication
 
 from catalog.jsonlog import configure_logging, logging_config
 from catalog.settings import Settings, SettingsError, load_settings
 
 
-def server_config(settings: Settings, app: ASGIApplication) -> uvicorn.Config:
+def server_config(settings: Settings, app: Callable[..., Any]) -> uvicorn.Config:
     """uvicorn settings: keep-alive past the ALB's idle timeout, bounded graceful shutdown, JSON logs."""
     return uvicorn.Config(
         app,

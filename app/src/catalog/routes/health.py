@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -11,6 +13,8 @@ from catalog.models import Health, Readiness
 from catalog.routes.deps import ResourcesDep
 
 router = APIRouter(tags=["health"])
+
+READY_TIMEOUT_SECONDS = 2.0
 
 
 @router.get("/healthz", response_model=Health)
@@ -23,9 +27,11 @@ async def healthz() -> Health:
 async def readyz(resources: ResourcesDep) -> JSONResponse:
     """Ready when the database answers; a cache outage is only "degraded", still 200 (the app fails open)."""
     try:
-        await resources.repository.ping()
+        # Bounded well below an ALB health-check timeout, even if PostgreSQL stops answering.
+        async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+            await resources.repository.ping()
         database = "ok"
-    except DatabaseUnavailableError:
+    except (DatabaseUnavailableError, TimeoutError):
         database = "down"
     cache_ok = await resources.cache.ping()
     body = Readiness(
