@@ -1,7 +1,33 @@
-"""One ECS service on Fargate behind the ALB: task definition, roles, logs, security group, scaling."""
+"""One ECS service on Fargate behind the ALB: task definition, roles, logs, security group, scaling.
+
+Why the component declares its container spec
+    The policy pack checks every container (health check, not privileged, read-only root filesystem,
+    non-root user, no secret-looking plain environment, log group, image from a scanned repository).
+    On the task definition those settings live in ``containerDefinitions``, ONE JSON string that also
+    embeds the image digest, the database and cache endpoints and the Secrets Manager ARNs. At
+    ``pulumi preview`` none of those exist yet (pulumi-docker pushes only during ``up``, so
+    ``<repository>@sha256:<digest>`` cannot be known; endpoints and secret suffixes are assigned by
+    AWS), so the whole string is unknown and pulumi-policy turns the mandatory container checks into
+    advisory notes.
+
+    So the component registers its *declared* container spec as its own input ``containerSpec``
+    (the engine hands component inputs to the analyzers like any resource's): the container
+    definition with the image reduced to its repository URL (composed from plain values) plus
+    ``imagePinnedByDigest``, environment values that are computed shown as ``"<computed>"``, and
+    secrets as name and source (``secretsmanager``/``ssm``) instead of ARNs. Every value in it is
+    plain, so the policies check it at preview. The task definition's container definition is
+    rendered FROM that spec (only the image, the computed environment values and the secret ARNs
+    are filled in), so the two cannot drift, and during ``pulumi up`` the engine analyzes the task
+    definition again with its resolved inputs before creating it: the same checks bite there too.
+    The image reference is validated when it resolves: digest-pinned and in the declared repository.
+
+    The service-level settings the pack checks (public IP, circuit breaker, grace period, load
+    balancers) are plain inputs of the ``aws:ecs/service:Service`` itself and known at preview.
+"""
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -36,6 +62,16 @@ _SERVICE_NAME: Final = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 _ECR_IMAGE: Final = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/(?P<repo>[^@:]+)@sha256:[0-9a-f]{64}$"
 )
+_ECR_REPOSITORY_ARN: Final = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):ecr:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):repository/(?P<repo>[a-z0-9][a-z0-9._/-]*)$"
+)
+
+FARGATE_SERVICE_TYPE: Final = "platform:ecs:FargateService"
+"""The component's type token (the policy pack checks its ``containerSpec`` input)."""
+CONTAINER_SPEC: Final = "containerSpec"
+"""Name of the component input (and output) holding the declared container spec."""
+COMPUTED: Final = "<computed>"
+"""An environment value in the spec that is another resource's output (known only during ``up``)."""
 
 # ECS Exec's agent writes to these paths inside the container; with a read-only root filesystem they
 # need writable volumes (aws/containers-roadmap#1359 and the ECS Exec checker's documented workaround).
@@ -238,8 +274,10 @@ class FargateServiceArgs:
     load_balancer: LoadBalancerAttachment
     autoscaling: AutoScaling
     capacity_provider_strategy: Sequence[CapacityProviderShare]
-    image_repository_arn: pulumi.Input[str] | None = None
-    """ECR repository to grant pulls from; derived from ``image`` when that is a plain ECR reference."""
+    image_repository_arn: str | None = None
+    """ECR repository the image lives in (plain ARN, composed from the account, region and name):
+    the execution role may pull from it, and the declared container spec names it. Required when
+    ``image`` is computed (an ``Output``); derived from ``image`` when that is a plain ECR reference."""
     cpu: int = 256
     """Task CPU units (a Fargate size)."""
     memory: int = 512
@@ -283,6 +321,7 @@ class FargateServiceArgs:
             raise ValueError(f"cpu_architecture: {self.cpu_architecture!r}; allowed: X86_64, ARM64")
         if isinstance(self.image, str):
             _validate_image(self.image)
+        _ = self.image_repository_url  # the declared spec must name the repository at preview
         if not 1 <= self.container_port <= 65535:
             raise ValueError(f"container_port: {self.container_port}; allowed: 1 to 65535")
         if not self.subnet_ids:
@@ -338,6 +377,37 @@ class FargateServiceArgs:
     def log_group_name(self) -> str:
         return f"/ecs/{self.cluster_name}/{self.service_name}"
 
+    @property
+    def image_repository_url(self) -> str:
+        """The image's repository, ``<account>.dkr.ecr.<region>.<dns suffix>/<name>``: plain, so known
+        at preview (unlike the digest, which exists only once the image is pushed during ``up``)."""
+        from_arn = None
+        if self.image_repository_arn is not None:
+            m = _ECR_REPOSITORY_ARN.match(self.image_repository_arn)
+            if m is None or m["partition"] != self.context.partition:
+                raise ValueError(
+                    f"image_repository_arn: {self.image_repository_arn!r}; allowed: "
+                    f"arn:{self.context.partition}:ecr:<region>:<account>:repository/<name>"
+                )
+            from_arn = f"{m['account']}.dkr.ecr.{m['region']}.{self.context.dns_suffix}/{m['repo']}"
+        if isinstance(self.image, str):
+            from_image = self.image.split("@", 1)[0]
+            if from_arn is not None and from_image != from_arn:
+                raise ValueError(f"image: {self.image!r} is not in image_repository_arn's repository {from_arn}")
+            return from_image
+        if from_arn is None:
+            raise ValueError(
+                "image_repository_arn: required when image is computed (an Output); allowed: the plain ARN of "
+                "the image's ECR repository (the policy pack checks the repository at preview, before the "
+                "digest exists)"
+            )
+        return from_arn
+
+    @property
+    def exec_volume_paths(self) -> tuple[str, ...]:
+        """Writable paths ECS Exec's agent needs (none without ECS Exec)."""
+        return EXEC_AGENT_PATHS if self.execute_command is not None else ()
+
     def role_name(self, kind: str) -> str:
         name = f"{self.family}-{kind}-{self.context.region}"
         if len(name) > 64:
@@ -345,12 +415,96 @@ class FargateServiceArgs:
         return name
 
 
-def _validate_image(image: str) -> str:
+def _validate_image(image: str, repository: str | None = None) -> str:
     if "@sha256:" not in image or not re.search(r"@sha256:[0-9a-f]{64}$", image):
         raise ValueError(
             f"image: {image!r} is not digest-pinned; allowed: <repository>@sha256:<64 hex> (tags are mutable)"
         )
+    if repository is not None and image.split("@", 1)[0] != repository:
+        # The declared container spec (checked at preview) names this repository: hold the image to it.
+        raise ValueError(f"image: {image!r} is not in the declared repository {repository}")
     return image
+
+
+def container_spec(args: FargateServiceArgs) -> dict[str, Any]:
+    """The container as declared, in ECS container-definition keys, with only plain values.
+
+    Differences to the rendered definition: ``imageRepository`` + ``imagePinnedByDigest`` instead
+    of ``image``; environment values that are outputs of other resources as ``"<computed>"``;
+    secrets as ``{name, source[, jsonKey]}`` instead of ``{name, valueFrom}``. Everything else is
+    the definition itself.
+    """
+    hc = args.health_check or ContainerHealthCheck(command=healthz_command(args.container_port))
+    mounts = [{"sourceVolume": "tmp", "containerPath": TMP_PATH, "readOnly": False}] + [
+        {"sourceVolume": _volume_name(path), "containerPath": path, "readOnly": False}
+        for path in args.exec_volume_paths
+    ]
+    return {
+        "name": args.container_name,
+        "imageRepository": args.image_repository_url,
+        "imagePinnedByDigest": True,  # validated in FargateServiceArgs and again when the image resolves
+        "essential": True,
+        "portMappings": [{"containerPort": args.container_port, "protocol": "tcp"}],
+        "environment": [
+            {"name": k, "value": v if isinstance(v, str) else COMPUTED} for k, v in sorted(args.environment.items())
+        ],
+        "secrets": [
+            {"name": k, "source": s.kind, **({"jsonKey": s.json_key} if s.json_key is not None else {})}
+            for k, s in sorted(args.secrets.items())
+        ],
+        "user": args.user,
+        "privileged": False,
+        "readonlyRootFilesystem": True,
+        "mountPoints": mounts,
+        "stopTimeout": args.stop_timeout_seconds,
+        "healthCheck": {
+            "command": list(hc.command),
+            "interval": hc.interval_seconds,
+            "timeout": hc.timeout_seconds,
+            "retries": hc.retries,
+            "startPeriod": hc.start_period_seconds,
+        },
+        # An init process reaps zombies (ECS Exec sessions spawn processes) and forwards signals.
+        "linuxParameters": {"initProcessEnabled": True},
+        "ulimits": [{"name": "nofile", "softLimit": 65536, "hardLimit": 65536}],
+        "logConfiguration": {
+            "logDriver": "awslogs",
+            "options": {
+                "awslogs-group": args.log_group_name,
+                "awslogs-region": args.context.region,
+                "awslogs-stream-prefix": args.service_name,
+                # Never block the app on CloudWatch Logs back-pressure; buffer instead.
+                "mode": "non-blocking",
+                "max-buffer-size": "25m",
+            },
+        },
+    }
+
+
+_SPEC_ONLY: Final = frozenset({"imageRepository", "imagePinnedByDigest"})
+
+
+def render_container_definition(
+    spec: Mapping[str, Any],
+    *,
+    image: pulumi.Input[str],
+    environment: Mapping[str, pulumi.Input[str]],
+    secrets: Mapping[str, SecretRef],
+) -> dict[str, Any]:
+    """The task definition's container definition: ``spec`` with the image, the environment values
+    and the secrets' ``valueFrom`` filled in, and nothing else changed."""
+    definition: dict[str, Any] = {"name": spec["name"], "image": image}
+    for key, value in spec.items():
+        if key in _SPEC_ONLY:
+            continue
+        if key == "environment":
+            value = [{"name": e["name"], "value": environment[e["name"]]} for e in value]
+        elif key == "secrets":
+            value = [{"name": s["name"], "valueFrom": secrets[s["name"]].value_from} for s in value]
+        else:
+            value = copy.deepcopy(value)
+        definition[key] = value
+    return definition
 
 
 class FargateService(pulumi.ComponentResource):
@@ -379,9 +533,15 @@ class FargateService(pulumi.ComponentResource):
     """``<service>.<namespace>`` when registered in Cloud Map (plain)."""
     scaling_resource_id: str
     """``service/<cluster>/<service>``: the Application Auto Scaling resource ID (plain)."""
+    container_spec: dict[str, Any]
+    """The declared container (plain values; see the module docstring). Registered as the
+    component's ``containerSpec`` input and output, so the policy pack checks it at preview."""
 
     def __init__(self, name: str, args: FargateServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("platform:ecs:FargateService", name, None, opts)
+        # The spec is registered with the component itself: the engine sends a component's inputs to
+        # the policy pack, and these are all known at preview (the task definition's are not).
+        self.container_spec = container_spec(args)
+        super().__init__(FARGATE_SERVICE_TYPE, name, {CONTAINER_SPEC: self.container_spec}, opts)
         self._name = name
         self._args = args
         ctx = args.context
@@ -392,7 +552,8 @@ class FargateService(pulumi.ComponentResource):
             f"{args.service_name}.{args.discovery.namespace_name}" if args.discovery is not None else None
         )
         self.scaling_resource_id = f"service/{args.cluster_name}/{args.service_name}"
-        image = pulumi.Output.from_input(args.image).apply(_validate_image)
+        repository = args.image_repository_url
+        image = pulumi.Output.from_input(args.image).apply(lambda ref: _validate_image(ref, repository))
 
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
@@ -409,10 +570,12 @@ class FargateService(pulumi.ComponentResource):
         sg = self._create_security_group()
         self.security_group_id = sg.id
 
-        exec_volumes = list(EXEC_AGENT_PATHS) if args.execute_command else []
         volumes = [aws.ecs.TaskDefinitionVolumeArgs(name="tmp")] + [
-            aws.ecs.TaskDefinitionVolumeArgs(name=_volume_name(path)) for path in exec_volumes
+            aws.ecs.TaskDefinitionVolumeArgs(name=_volume_name(path)) for path in args.exec_volume_paths
         ]
+        container = render_container_definition(
+            self.container_spec, image=image, environment=args.environment, secrets=args.secrets
+        )
         task_definition = aws.ecs.TaskDefinition(
             f"{name}-task",
             family=args.family,
@@ -428,7 +591,7 @@ class FargateService(pulumi.ComponentResource):
             execution_role_arn=self.execution_role_arn,
             task_role_arn=self.task_role_arn,
             volumes=volumes,
-            container_definitions=pulumi.Output.json_dumps([self._container_definition(image, exec_volumes)]),
+            container_definitions=pulumi.Output.json_dumps([container]),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[execution_role, task_role, log_group]),
         )
         self.task_definition_arn = task_definition.arn
@@ -500,50 +663,11 @@ class FargateService(pulumi.ComponentResource):
                 "serviceArn": self.service_arn,
                 "taskDefinitionArn": self.task_definition_arn,
                 "securityGroupId": self.security_group_id,
+                # A component's state is what it registers here (the engine replaces its outputs), and
+                # stack policies read that state: keep the spec in it.
+                CONTAINER_SPEC: self.container_spec,
             }
         )
-
-    # -- container definition ---------------------------------------------------------------------
-    def _container_definition(self, image: pulumi.Output[str], exec_volumes: list[str]) -> dict[str, Any]:
-        args = self._args
-        hc = args.health_check or ContainerHealthCheck(command=healthz_command(args.container_port))
-        mounts = [{"sourceVolume": "tmp", "containerPath": TMP_PATH, "readOnly": False}] + [
-            {"sourceVolume": _volume_name(path), "containerPath": path, "readOnly": False} for path in exec_volumes
-        ]
-        return {
-            "name": args.container_name,
-            "image": image,
-            "essential": True,
-            "portMappings": [{"containerPort": args.container_port, "protocol": "tcp"}],
-            "environment": [{"name": k, "value": v} for k, v in sorted(args.environment.items())],
-            "secrets": [{"name": k, "valueFrom": s.value_from} for k, s in sorted(args.secrets.items())],
-            "user": args.user,
-            "privileged": False,
-            "readonlyRootFilesystem": True,
-            "mountPoints": mounts,
-            "stopTimeout": args.stop_timeout_seconds,
-            "healthCheck": {
-                "command": list(hc.command),
-                "interval": hc.interval_seconds,
-                "timeout": hc.timeout_seconds,
-                "retries": hc.retries,
-                "startPeriod": hc.start_period_seconds,
-            },
-            # An init process reaps zombies (ECS Exec sessions spawn processes) and forwards signals.
-            "linuxParameters": {"initProcessEnabled": True},
-            "ulimits": [{"name": "nofile", "softLimit": 65536, "hardLimit": 65536}],
-            "logConfiguration": {
-                "logDriver": "awslogs",
-                "options": {
-                    "awslogs-group": args.log_group_name,
-                    "awslogs-region": args.context.region,
-                    "awslogs-stream-prefix": args.service_name,
-                    # Never block the app on CloudWatch Logs back-pressure; buffer instead.
-                    "mode": "non-blocking",
-                    "max-buffer-size": "25m",
-                },
-            },
-        }
 
     # -- IAM --------------------------------------------------------------------------------------
     def _create_roles(self) -> tuple[aws.iam.Role, aws.iam.Role]:

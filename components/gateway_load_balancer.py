@@ -24,7 +24,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
@@ -241,6 +241,9 @@ class GatewayLoadBalancerArgs:
     allowed_principals: Sequence[str] = ()
     """Principals (besides this account) allowed to create endpoints to the service (IAM ARNs)."""
     deletion_protection: bool = False
+    instance_tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags for appliance instances and volumes. Provider default tags do not reach resources that
+    Auto Scaling launches from a template, so the stack's default tags are passed in here."""
 
     def __post_init__(self) -> None:
         azs = list(self.appliance_availability_zones)
@@ -489,7 +492,8 @@ class GatewayLoadBalancer(pulumi.ComponentResource):
             # Instances launched by the group do not get the provider's default tags.
             tag_specifications=[
                 aws.ec2.LaunchTemplateTagSpecificationArgs(
-                    resource_type=kind, tags={"Name": f"{name}-appliance", "Role": "inspection-appliance"}
+                    resource_type=kind,
+                    tags={**args.instance_tags, "Name": f"{name}-appliance", "Role": "inspection-appliance"},
                 )
                 for kind in ("instance", "volume", "network-interface")
             ],

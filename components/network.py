@@ -17,8 +17,9 @@ NatGatewayMode = Literal["none", "single", "per-az"]
 
 # Interface endpoints Fargate tasks in private subnets need when they should not depend on NAT:
 # image manifests (ecr.api) and layers' auth (ecr.dkr; the layers themselves come from S3 through
-# the gateway endpoint), logs, secrets injected at start, and ECS Exec's session channel.
-INTERFACE_ENDPOINT_SERVICES: Final = ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssmmessages")
+# the gateway endpoint), logs, secrets injected at start, and ECS Exec's session channel and the KMS
+# calls its agent makes (without it, exec would need 443 egress to the internet).
+INTERFACE_ENDPOINT_SERVICES: Final = ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssmmessages", "kms")
 
 # A /16 is cut into four equal blocks (private, isolated, public, spare), each into 8 AZ slots, so
 # a /16 yields /21 subnets (2,043 usable IPs each for Fargate ENIs) and a /22 still yields /27s.

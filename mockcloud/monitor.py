@@ -36,6 +36,9 @@ class CapturedResource:
     outputs: dict[str, Any] = field(default_factory=dict)
     wire_outputs: struct_pb2.Struct = field(default_factory=struct_pb2.Struct)
     """State returned to the program (in preview: computed properties are the unknown marker)."""
+    registered_outputs: struct_pb2.Struct | None = None
+    """What a component (or the stack) passed to ``register_outputs``, in wire form. The engine makes
+    that a component's state, replacing whatever it had: stack policies see these values."""
 
     @property
     def is_component(self) -> bool:
@@ -123,6 +126,15 @@ class RecordingMonitor(MockMonitor):
         captured.wire_outputs = obj_proto
         self.resources[urn] = MockMonitor.ResourceRegistration(urn, id_, state)
         return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj_proto)
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        outputs = struct_pb2.Struct()
+        outputs.CopyFrom(request.outputs)
+        with self._lock:
+            for captured in self.captured:
+                if captured.urn == request.urn:
+                    captured.registered_outputs = outputs
+        return super().RegisterResourceOutputs(request)
 
     def by_type(self, type_: str) -> list[CapturedResource]:
         return [r for r in self.captured if r.type == type_]

@@ -193,6 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         print("nothing was planned: fix the stack setting and run again.", file=sys.stderr)
+        if args.summary_file:
+            with args.summary_file.open("a", encoding="utf-8") as summary:
+                summary.write(f"## Offline plan: `{args.stack}`: config error\n\n`{error}`\n\nNothing was planned.\n")
         return EXIT_CONFIG_ERROR
     elapsed = time.perf_counter() - started
 

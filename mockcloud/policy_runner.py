@@ -16,8 +16,8 @@ Analyzer protocol:
 This module does the same with a ``StackRun``: ``CapturedResource.wire_inputs`` is the Struct the
 SDK sent (secret and unknown markers intact) and, in preview runs, computed outputs are unknown.
 Differences to a real engine, all on the engine's side: it sends inputs *after* the provider's
-``Check`` (defaults and auto-names filled in), and component outputs as registered; here inputs are
-what the program sent and components have empty state.
+``Check`` (defaults and auto-names filled in); here inputs are what the program sent. Components'
+state in ``AnalyzeStack`` is what they passed to ``register_outputs``, as in the engine.
 """
 
 from __future__ import annotations
@@ -363,9 +363,7 @@ class AnalysisInput:
                 urn=r.urn,
                 type=r.type,
                 name=r.name,
-                # AnalyzeStack sees the final state: for custom resources the outputs (at preview,
-                # computed ones unknown); providers' state is their inputs.
-                properties=r.wire_outputs if r.custom and r.type != STACK_TYPE else r.wire_inputs,
+                properties=_state(r),
                 options=_options(r),
                 parent=r.parent,
                 dependencies=r.dependencies,
@@ -379,6 +377,17 @@ class AnalysisInput:
                 resource.provider.CopyFrom(self.provider_of[r.urn].message())
             resources.append(resource)
         return analyzer_pb2.AnalyzeStackRequest(resources=resources)
+
+
+def _state(r: CapturedResource) -> struct_pb2.Struct:
+    """What AnalyzeStack sees as a resource's final state: for custom resources their outputs (at
+    preview, computed ones unknown); for components (and the stack) what they registered with
+    ``register_outputs``, which the engine makes their state; providers' state is their inputs."""
+    if r.custom and r.type != STACK_TYPE:
+        return r.wire_outputs
+    if r.registered_outputs is not None:
+        return r.registered_outputs
+    return r.wire_inputs
 
 
 def analysis_input(run: StackRun) -> AnalysisInput:

@@ -261,6 +261,7 @@ def _inspection(settings: StackSettings, context: AwsContext, network: Network) 
             target_failover=gwlb.target_failover,
             allowed_principals=gwlb.allowed_principals,
             deletion_protection=settings.deletion_protection,
+            instance_tags=settings.default_tags,
         ),
     )
 

@@ -13,8 +13,8 @@ import difflib
 import ipaddress
 import json
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, Final, Literal, cast, get_args
@@ -374,6 +374,9 @@ class StackSettings:
     compute: ComputeSettings
     nlb: NlbSettings
     gwlb: GwlbSettings
+    default_tags: Mapping[str, str] = field(default_factory=dict)
+    """``aws:defaultTags`` from the stack file: the provider applies them to every taggable resource;
+    the program passes them on only where AWS does not (instances launched by Auto Scaling)."""
 
     @property
     def is_prod(self) -> bool:
@@ -865,4 +868,13 @@ def load_settings(config: pulumi.Config | None = None) -> StackSettings:
         compute=_read_compute(read),
         nlb=_read_nlb(read),
         gwlb=_read_gwlb(read),
+        default_tags=_read_default_tags(),
     )
+
+
+def _read_default_tags() -> dict[str, str]:
+    value = pulumi.Config("aws").get_object("defaultTags") or {}
+    tags = value.get("tags", {}) if isinstance(value, dict) else {}
+    if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
+        raise ConfigError("aws:defaultTags", value, 'an object {"tags": {"Key": "value", ...}}')
+    return {str(k): v for k, v in tags.items()}

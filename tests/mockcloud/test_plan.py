@@ -103,3 +103,12 @@ def test_diagram_draws_traffic_from_security_group_rules(run_component: Componen
     assert any(line.startswith("  c_edge") and '-->|"tcp 8080"| c_app' in line for line in lines)
     assert any(line.startswith("  c_app") and '-->|"tcp 6379"| c_data' in line for line in lines)
     assert diagram == mermaid(run_component(program)), "the diagram is deterministic"
+
+
+def test_config_error_is_reported_in_the_summary_file(tmp_path: Path) -> None:
+    summary = tmp_path / "summary.md"
+    code = plan.main(["dev", "-c", "azCount=9", "--out", str(tmp_path), "--summary-file", str(summary)])
+    assert code == plan.EXIT_CONFIG_ERROR
+    text = summary.read_text()
+    assert "config error" in text
+    assert "container-platform:azCount" in text

@@ -169,3 +169,13 @@ def test_bad_config_names_the_key(overrides: dict[str, Any], key: str, allowed: 
         cached_run("dev", **overrides)
     assert caught.value.key == f"container-platform:{key}"
     assert allowed in caught.value.allowed
+
+
+def test_appliance_instances_carry_the_stack_default_tags() -> None:
+    # Auto Scaling does not apply provider default tags to the instances it launches.
+    run = cached_run("prod", gwlbEnabled=True, gwlbApplianceAmiId="ami-0123456789abcdef0")
+    template = run.one("aws:ec2/launchTemplate:LaunchTemplate")
+    for spec in template.inputs["tagSpecifications"]:
+        assert spec["tags"]["CostCenter"] == "engineering"
+        assert spec["tags"]["Environment"] == "prod"
+        assert spec["tags"]["Role"] == "inspection-appliance"
