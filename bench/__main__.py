@@ -6,12 +6,12 @@ Sections, in order (each prints as it goes):
   stampede    100 concurrent requests for one cold key: the project's protection, none, cashews
   http        one uvicorn worker under wrk: bare endpoints, cache-hit and database paths
   outage      a private Redis stopped and restarted under load
-  offline_plan  wall time of the offline plan of the prod stack (bench/offline_plan.py)
+  offline_plan wall time of the offline plan of the prod stack (bench/offline_plan.py)
 
 Writes bench/results/<section>.json, bench/results/*.png and summary.json, prints the tables and
-refreshes the generated block of docs/benchmarks.md. Needs redis-server and wrk on PATH and the local
-PostgreSQL (127.0.0.1:5432, user postgres); it owns the database catalog_bench (dropped and re-seeded)
-and never touches the shared Redis on 6379.
+refreshes the generated block of docs/benchmarks.md (`--replot` redraws all of that from the JSON).
+Needs redis-server and wrk on PATH and the local PostgreSQL (127.0.0.1:5432, user postgres); it owns
+the database catalog_bench (dropped and re-seeded) and never touches the shared Redis on 6379.
 """
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--stampede-rounds", type=int, default=3, help="cold keys per stampede variant")
     parser.add_argument("--plan-runs", type=int, default=3, help="offline plan runs")
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
+    parser.add_argument("--replot", action="store_true", help="only redraw plots and tables from the JSON in --out")
     parser.add_argument(
         "--out", type=Path, default=RESULTS, help="results folder (default bench/results; --quick: build/bench-quick)"
     )
@@ -104,6 +105,8 @@ def _write(out: Path, name: str, data: object) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the chosen sections; exit 1 if any failed (the others still run and are written)."""
     args = _parse(argv)
+    if args.replot:
+        return _replot(args)
     only = args.only.split(",")
     started = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -202,6 +205,29 @@ def main(argv: list[str] | None = None) -> int:
     environment["quick"] = args.quick
     results["environment"] = environment
 
+    _render(args, results, full_run=args.out == RESULTS and set(only) == set(SECTIONS))
+    return 1 if results["errors"] else 0
+
+
+def _replot(args: argparse.Namespace) -> int:
+    """Redraw plots, tables and the docs block from a previous run's JSON files."""
+    summary = json.loads((args.out / "summary.json").read_text(encoding="utf-8"))
+    results: dict[str, Any] = {
+        "environment": summary["environment"],
+        "errors": summary.get("errors", {}),
+        "timings_s": summary.get("timings_s", {}),
+        "loadavg": summary.get("loadavg_before_after", {}),
+        "seed": summary.get("seed"),
+    }
+    for name in SECTIONS:
+        path = args.out / f"{name}.json"
+        if path.exists():
+            results[name] = json.loads(path.read_text(encoding="utf-8"))
+    _render(args, results, full_run=args.out == RESULTS and all(name in results for name in SECTIONS))
+    return 0
+
+
+def _render(args: argparse.Namespace, results: dict[str, Any], *, full_run: bool) -> None:
     figures = {
         "db_load": ("db_load.png", plots.db_load),
         "eviction": ("eviction.png", plots.eviction),
@@ -214,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
             draw(results[name], args.out / filename)
 
     summary = {
-        "environment": environment,
+        "environment": results["environment"],
         "seed": results.get("seed"),
         "timings_s": results["timings_s"],
         "loadavg_before_after": results["loadavg"],
@@ -225,11 +251,9 @@ def main(argv: list[str] | None = None) -> int:
     text = report.markdown(results)
     print()
     print(text)
-    full_run = args.out == RESULTS and set(only) == set(SECTIONS)
     if full_run and not args.no_docs and report.update_doc(DOC, text):
         print(f"updated the generated block of {DOC.relative_to(ROOT)}")
-    print(f"results: {args.out}/ (total {environment['total_seconds']:.0f} s)")
-    return 1 if results["errors"] else 0
+    print(f"results: {args.out}/ (total {results['environment']['total_seconds']:.0f} s)")
 
 
 if __name__ == "__main__":

@@ -105,7 +105,7 @@ def eviction(result: dict[str, Any], out: Path) -> Path:
     right.set_ylim(0, 1)
     right.set_xlabel("requests")
     right.set_ylabel(f"hit ratio (per {window} requests)")
-    right.legend(fontsize=7, loc="lower right")
+    right.legend(fontsize=7, loc="upper center", ncol=3)
     right.grid(alpha=0.3)
     return _save(fig, out)
 
@@ -117,12 +117,21 @@ def stampede(result: dict[str, Any], out: Path) -> Path:
     queries = [result["variants"][n]["db_queries_median"] for n in names]
     walls = [result["variants"][n]["wall_ms_median"] for n in names]
     errors = [result["variants"][n]["errors_total"] for n in names]
+    rounds = len(result["variants"][names[0]]["rounds"]) if names else 0
     colours = ["#2ca02c", "#98df8a", "#d62728", "#9467bd"]
     _hbar(left, names, queries, colours, "database queries (median of rounds)", "{:.0f}")
     _hbar(right, names, walls, colours, "wall time for all 100 (ms, median)", "{:.0f} ms")
     for i, e in enumerate(errors):
         if e:
-            right.text(walls[i] * 0.5, i, f"{e} failed (503)", va="center", ha="center", fontsize=8, color="white")
+            right.text(
+                walls[i] * 0.5,
+                i,
+                f"{e} failed (503) in {rounds} rounds",
+                va="center",
+                ha="center",
+                fontsize=8,
+                color="white",
+            )
     right.set_yticks(range(len(names)), [""] * len(names))
     fig.suptitle(
         f"100 concurrent requests for one cold category summary (origin ≈ {result['origin_ms_median']:.0f} ms)",

@@ -255,6 +255,13 @@ def markdown(results: dict[str, Any]) -> str:
             f"{outage['bypassed_reads']:,}; database queries during the run: {outage['database_queries']:,}.",
             "",
         ]
+        if http and "p99_ms_range" in http["endpoints"]["product_hit"]:
+            low, high = http["endpoints"]["product_hit"]["p99_ms_range"]
+            out += [
+                f"For scale: the p99 of the same cache-hit path ranged {low:.0f} to {high:.0f} ms across the HTTP "
+                "section's rounds of this run.",
+                "",
+            ]
 
     plan = results.get("offline_plan")
     if plan:

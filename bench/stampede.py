@@ -114,16 +114,18 @@ async def run(*, database: str, redis_port: int, rounds: int) -> dict[str, Any]:
             "none (plain cache-aside)": lambda c: [naive_summary(c) for _ in range(CONCURRENCY)],
             "cashews 7.6 @cache": lambda c: [cashews_summary(c) for _ in range(CONCURRENCY)],
         }
-        results: dict[str, Any] = {}
-        for name, make in variants.items():
-            measured = []
-            for category_id in categories:
+        # Round-robin: every variant gets the same category back to back, so drift in the machine's
+        # load and each category's own cost hit all variants alike.
+        measured: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}
+        for category_id in categories:
+            for name, make in variants.items():
                 await _flush(redis_port)
-                measured.append(await _round(make(category_id), resources))
-            results[name] = _summary(measured)
+                measured[name].append(await _round(make(category_id), resources))
+        results = {name: _summary(rounds) for name, rounds in measured.items()}
+        for name, summary in results.items():
             print(
-                f"  {name:<26} db queries {results[name]['db_queries_median']:>5}  "
-                f"wall {results[name]['wall_ms_median']:8.1f} ms  errors {results[name]['errors_total']}",
+                f"  {name:<26} db queries {summary['db_queries_median']:>5}  "
+                f"wall {summary['wall_ms_median']:8.1f} ms  errors {summary['errors_total']}",
                 flush=True,
             )
         await cashews.close()

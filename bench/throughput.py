@@ -140,6 +140,10 @@ def run(
             "rps": round(statistics.median(r["rps"] for r in runs), 1),
             "p50_ms": round(statistics.median(r["p50_us"] for r in runs) / 1000, 2),
             "p99_ms": round(statistics.median(r["p99_us"] for r in runs) / 1000, 2),
+            "p99_ms_range": [
+                round(min(r["p99_us"] for r in runs) / 1000, 1),
+                round(max(r["p99_us"] for r in runs) / 1000, 1),
+            ],
             "failed": sum(r["failed"] for r in runs),
             "db_queries_per_request": round(statistics.median(queries[endpoint.name]), 3),
             "rounds_rps": [round(r["rps"], 1) for r in runs],

@@ -382,7 +382,7 @@ class AnalysisInput:
 def _state(r: CapturedResource) -> struct_pb2.Struct:
     """What AnalyzeStack sees as a resource's final state: for custom resources their outputs (at
     preview, computed ones unknown); for components (and the stack) what they registered with
-    ``register_outputs``, which the engine makes their state; providers' state is their inputs."""
+    ``register_outputs``, which the engine makes their state."""
     if r.custom and r.type != STACK_TYPE:
         return r.wire_outputs
     if r.registered_outputs is not None:

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
+import pulumi
+import pulumi_aws as aws
 import pytest
 
 from components.aws_context import AwsContext
 from components.ecs_cluster import CapacityProviderShare
 from components.fargate_service import (
+    COMPUTED,
+    CONTAINER_SPEC,
     FARGATE_MEMORY_BY_CPU,
+    FARGATE_SERVICE_TYPE,
     AutoScaling,
     CloudMapRegistration,
     ContainerHealthCheck,
@@ -32,7 +38,7 @@ from tests.aws_validation import (
     validate_register_task_definition,
     wildcard_actions,
 )
-from tests.support import ComponentRunner
+from tests.support import ComponentRunner, unknown_paths
 
 CONTEXT = AwsContext(account_id="123456789012", region="eu-west-1")
 DIGEST = "sha256:" + "ab" * 32
@@ -457,3 +463,77 @@ def test_secret_keys_given_by_alias_are_granted_through_the_alias(run_component:
     assert grant["Condition"]["ForAnyValue:StringEquals"] == {"kms:ResourceAliases": ["alias/platform-data"]}
     assert grant["Condition"]["StringEquals"]["kms:ViaService"][0] == "secretsmanager.eu-west-1.amazonaws.com"
     assert "DecryptSecretsViaTheirServices" not in by_sid
+
+
+# -- declared container spec (checked by the policy pack at preview) ------------------------------
+REPOSITORY_ARN = "arn:aws:ecr:eu-west-1:123456789012:repository/platform/app"
+REPOSITORY_URL = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/platform/app"
+
+
+def _computed_inputs_program(image_repository: str = "platform/app") -> Callable[[], None]:
+    """Like the whole program: image digest, an environment value and a secret ARN are outputs."""
+
+    def program() -> None:
+        repo = aws.ecr.Repository("app", name=image_repository)
+        secret = aws.secretsmanager.Secret("db-secret", name_prefix="db-")
+        FargateService(
+            "api",
+            _args(
+                image=repo.repository_url.apply(lambda url: f"{url}@{DIGEST}"),
+                image_repository_arn=REPOSITORY_ARN,
+                environment={"APP_ENV": "dev", "REGISTRY_ID": repo.registry_id},
+                secrets={"DATABASE_PASSWORD": SecretRef(arn=secret.arn, json_key="password")},
+            ),
+        )
+
+    return program
+
+
+def test_container_spec_is_a_component_input_fully_known_at_preview(run_component: ComponentRunner) -> None:
+    run = run_component(_computed_inputs_program(), preview=True)
+    component = run.one(FARGATE_SERVICE_TYPE)
+    # The task definition's one JSON string is unknown (digest, endpoint, secret ARN) ...
+    assert unknown_paths(run.one(TASK_DEFINITION).wire_inputs) == [".containerDefinitions"]
+    # ... the component's declared spec is not, neither as its input nor in its registered state.
+    assert CONTAINER_SPEC in component.wire_inputs.fields
+    assert unknown_paths(component.wire_inputs) == []
+    assert component.registered_outputs is not None
+    assert unknown_paths(component.registered_outputs.fields[CONTAINER_SPEC]) == []
+    spec = component.inputs[CONTAINER_SPEC]
+    assert spec["imageRepository"] == REPOSITORY_URL
+    assert spec["imagePinnedByDigest"] is True
+    assert spec["environment"] == [{"name": "APP_ENV", "value": "dev"}, {"name": "REGISTRY_ID", "value": COMPUTED}]
+    assert spec["secrets"] == [{"name": "DATABASE_PASSWORD", "source": "secretsmanager", "jsonKey": "password"}]
+    assert (spec["privileged"], spec["readonlyRootFilesystem"], spec["user"]) == (False, True, "10001:10001")
+    assert spec["healthCheck"]["command"][:3] == ["CMD", "python3", "-c"]
+    assert spec["logConfiguration"]["logDriver"] == "awslogs"
+
+
+def test_task_definition_is_rendered_from_the_spec(run_component: ComponentRunner) -> None:
+    captured: dict[str, FargateService] = {}
+    run = run_component(lambda: captured.setdefault("s", FargateService("api", _args())))
+    spec, container = captured["s"].container_spec, _container(run)
+    assert run.one(FARGATE_SERVICE_TYPE).inputs[CONTAINER_SPEC] == spec
+    assert container["image"] == f"{spec['imageRepository']}@{DIGEST}"
+    same = set(spec) - {"imageRepository", "imagePinnedByDigest", "environment", "secrets"}
+    assert set(container) == same | {"image", "environment", "secrets"}
+    assert {key: container[key] for key in same} == {key: spec[key] for key in same}
+    assert [e["name"] for e in container["environment"]] == [e["name"] for e in spec["environment"]]
+    assert [s["name"] for s in container["secrets"]] == [s["name"] for s in spec["secrets"]]
+
+
+def test_repository_is_derived_from_a_plain_image_or_required(run_component: ComponentRunner) -> None:
+    assert _args().image_repository_url == REPOSITORY_URL
+    assert _args(image_repository_arn=REPOSITORY_ARN).image_repository_url == REPOSITORY_URL
+    computed = pulumi.Output.from_input(IMAGE)
+    with pytest.raises(ValueError, match=r"image_repository_arn: required when image is computed"):
+        _args(image=computed)
+    with pytest.raises(ValueError, match=r"is not in image_repository_arn's repository .*/platform/other"):
+        _args(image_repository_arn="arn:aws:ecr:eu-west-1:123456789012:repository/platform/other")
+    with pytest.raises(ValueError, match=r"image_repository_arn: 'platform/app'; allowed: arn:aws:ecr:"):
+        _args(image=computed, image_repository_arn="platform/app")
+
+
+def test_an_image_outside_the_declared_repository_fails_the_update(run_component: ComponentRunner) -> None:
+    with pytest.raises(Exception, match=r"is not in the declared repository .*/platform/app"):
+        run_component(_computed_inputs_program(image_repository="platform/elsewhere"))

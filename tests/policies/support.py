@@ -10,6 +10,18 @@ from mockcloud.policy_runner import PolicyReport
 ALL_MANDATORY: Final[Mapping[str, Any]] = {"all": "mandatory"}
 """Every policy mandatory, so a test sees each violation at one level whatever the stack files say."""
 
+COMPONENT_CONTAINER_POLICIES: Final = (
+    "ecs-container-health-check",
+    "ecs-no-privileged-containers",
+    "ecs-read-only-root-filesystem",
+    "ecs-non-root-user",
+    "ecs-no-plaintext-secrets",
+    "log-group-retention",
+    "ecr-images-from-scanned-repositories",
+)
+"""The policies that check a Fargate service component's declared ``containerSpec`` at preview as well
+as the task definition's ``containerDefinitions`` (proven one by one in test_fargate_component.py)."""
+
 Analyze = Callable[..., PolicyReport]
 """``analyze(run, config=ALL_MANDATORY) -> PolicyReport`` (the fixture in conftest)."""
 

@@ -16,7 +16,7 @@ from tests.aws_validation import (
     validate_register_task_definition,
     wildcard_actions,
 )
-from tests.support import cached_run
+from tests.support import cached_run, unknown_paths
 
 LB = "aws:lb/loadBalancer:LoadBalancer"
 TG = "aws:lb/targetGroup:TargetGroup"
@@ -288,6 +288,12 @@ def test_checked_properties_are_known_at_preview() -> None:
         # composed from explicit role names, so "task role != execution role" is decidable at preview
         assert td.inputs["taskRoleArn"] != td.inputs["executionRoleArn"]
         assert td.inputs["taskRoleArn"].startswith("arn:aws:iam::")
+    for service in run.of_type(FARGATE):
+        # The image digest is unknown until `up`: the containers are checked on the declared spec.
+        assert unknown_paths(service.wire_inputs) == []
+        spec = service.inputs["containerSpec"]
+        assert spec["imageRepository"].endswith("/app")
+        assert {e["name"] for e in spec["environment"] if e["value"] == "<computed>"} >= {"DATABASE_HOST"}
     task_policies = [p for p in run.of_type("aws:iam/rolePolicy:RolePolicy") if p.name.endswith("-task-exec")]
     assert len(task_policies) == 2
     for policy in task_policies:

@@ -110,10 +110,12 @@ def _images_from_scanned_repositories(view: StackView, report: Report, config: M
     registry, enhanced = registry_scanning(view)
     repositories = view.of_type(t.ECR_REPOSITORY)
     allowed = [str(p) for p in as_list(config.get("allowedImages"))]
-    for task in view.of_type(t.ECS_TASK_DEFINITION):
+    # Task definitions (containerDefinitions: unknown at preview while the image digest is) and Fargate
+    # service components (their declared containerSpec names the repository: known at preview).
+    for task in view.of_type(*t.CONTAINER_TYPES):
         with view.reading(task):
             for container in containers(task):
-                image = str(container.get("image", ""))
+                image = str(container.get("image") or container.get("imageRepository") or "")
                 problem = _image_problem(image, task, repositories, registry, enhanced, allowed)
                 if problem:
                     report(f"Container '{container.get('name')}' image {image!r}: {problem}.", task.urn)

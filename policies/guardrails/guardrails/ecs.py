@@ -44,7 +44,16 @@ _SECRET_VALUE: Final = (
 
 
 def containers(args: ResourceValidationArgs | PolicyResource, report: Report | None = None) -> list[Any]:
-    """The task definition's container definitions (a JSON string); raises at preview if unknown."""
+    """The containers of a task definition (``containerDefinitions``, a JSON string, which raises at
+    preview when unknown) or of a Fargate service component (its declared ``containerSpec``, plain
+    values known at preview: the same keys, with ``imageRepository`` instead of ``image``)."""
+    if args.resource_type == t.FARGATE_SERVICE:
+        spec = args.props.get(t.CONTAINER_SPEC)
+        if not isinstance(spec, Mapping):
+            if report is not None:
+                report(f"The component declares no {t.CONTAINER_SPEC}: its container cannot be checked at preview.")
+            return []
+        return [spec]
     try:
         document = json_document(args.props["containerDefinitions"])
     except (KeyError, json.JSONDecodeError):
@@ -54,6 +63,13 @@ def containers(args: ResourceValidationArgs | PolicyResource, report: Report | N
             report("containerDefinitions is not a JSON list of container definitions.")
         return []
     return [c for c in document if isinstance(c, Mapping)]
+
+
+def _shown(value: Any) -> str:
+    """A value for a message: whole numbers as integers (component inputs arrive as floats)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return repr(value)
 
 
 def _container_name(container: Mapping[str, Any]) -> str:
@@ -78,7 +94,7 @@ def _container_health_check(args: ResourceValidationArgs, report: Report) -> Non
             if key in check:
                 value = number(check[key])
                 if value is None or not low <= value <= high or value != int(value):
-                    report(f"Container '{name}': healthCheck.{key}={check[key]!r} is outside {low}..{high}.")
+                    report(f"Container '{name}': healthCheck.{key}={_shown(check[key])} is outside {low}..{high}.")
 
 
 def _service_grace_period(args: ResourceValidationArgs, report: Report) -> None:
@@ -204,7 +220,7 @@ def policies() -> Sequence[ResourceValidationPolicy | StackValidationPolicy]:
         resource_policy(
             name="ecs-container-health-check",
             description="Every ECS container definition has a health check (CMD/CMD-SHELL, within ECS's ranges).",
-            types=[t.ECS_TASK_DEFINITION],
+            types=t.CONTAINER_TYPES,
             check=_container_health_check,
             enforcement=mandatory,
             severity=Severity.HIGH,
@@ -232,7 +248,7 @@ def policies() -> Sequence[ResourceValidationPolicy | StackValidationPolicy]:
         resource_policy(
             name="ecs-no-privileged-containers",
             description="No ECS container runs privileged.",
-            types=[t.ECS_TASK_DEFINITION],
+            types=t.CONTAINER_TYPES,
             check=_no_privileged,
             enforcement=advisory,
             severity=Severity.CRITICAL,
@@ -241,7 +257,7 @@ def policies() -> Sequence[ResourceValidationPolicy | StackValidationPolicy]:
         resource_policy(
             name="ecs-read-only-root-filesystem",
             description="ECS containers run with a read-only root filesystem.",
-            types=[t.ECS_TASK_DEFINITION],
+            types=t.CONTAINER_TYPES,
             check=_read_only_root,
             enforcement=advisory,
             severity=Severity.MEDIUM,
@@ -250,7 +266,7 @@ def policies() -> Sequence[ResourceValidationPolicy | StackValidationPolicy]:
         resource_policy(
             name="ecs-non-root-user",
             description="ECS containers name a non-root user.",
-            types=[t.ECS_TASK_DEFINITION],
+            types=t.CONTAINER_TYPES,
             check=_non_root_user,
             enforcement=advisory,
             severity=Severity.MEDIUM,
@@ -259,7 +275,7 @@ def policies() -> Sequence[ResourceValidationPolicy | StackValidationPolicy]:
         resource_policy(
             name="ecs-no-plaintext-secrets",
             description="No secret-looking values in ECS containers' plain environment.",
-            types=[t.ECS_TASK_DEFINITION],
+            types=t.CONTAINER_TYPES,
             check=_no_plaintext_secrets,
             enforcement=advisory,
             severity=Severity.HIGH,

@@ -47,7 +47,7 @@ def policies() -> Sequence[ResourceValidationPolicy]:
         resource_policy(
             name="log-group-retention",
             description="CloudWatch log groups have a retention period; ECS does not create log groups itself.",
-            types=[t.LOG_GROUP, t.ECS_TASK_DEFINITION],
+            types=[t.LOG_GROUP, *t.CONTAINER_TYPES],
             check=_retention,
             enforcement=EnforcementLevel.ADVISORY,
             severity=Severity.LOW,

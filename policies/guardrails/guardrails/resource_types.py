@@ -30,6 +30,13 @@ CLASSIC_ELB: Final = "aws:elb/loadBalancer:LoadBalancer"
 ECS_CLUSTER: Final = "aws:ecs/cluster:Cluster"
 ECS_SERVICE: Final = "aws:ecs/service:Service"
 ECS_TASK_DEFINITION: Final = "aws:ecs/taskDefinition:TaskDefinition"
+# The platform's Fargate service component: it registers its declared container as the input (and
+# output) ``containerSpec``, made of plain values, so the container policies can check it at preview,
+# where the task definition's containerDefinitions (which embeds the image digest) is unknown.
+FARGATE_SERVICE: Final = "platform:ecs:FargateService"
+CONTAINER_SPEC: Final = "containerSpec"
+CONTAINER_TYPES: Final = (ECS_TASK_DEFINITION, FARGATE_SERVICE)
+"""Resources whose containers the container policies check (``containers()`` reads either)."""
 
 ELASTICACHE_REPLICATION_GROUP: Final = "aws:elasticache/replicationGroup:ReplicationGroup"
 ELASTICACHE_CLUSTER: Final = "aws:elasticache/cluster:Cluster"
