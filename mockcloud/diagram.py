@@ -57,7 +57,9 @@ class _Graph:
         return current.urn if current is not None else urn
 
     def components(self) -> list[str]:
-        return [r.urn for r in self.run.resources if r.parent == self.stack_urn and not r.custom]
+        # Sorted: components built concurrently register in an order that varies between runs.
+        tops = [r for r in self.run.resources if r.parent == self.stack_urn and not r.custom]
+        return [r.urn for r in sorted(tops, key=lambda r: (r.type, r.name))]
 
     def owner_of_security_group(self, sg_id: str) -> str | None:
         for r in self.run.resources:
@@ -79,7 +81,9 @@ def mermaid(run: StackRun) -> str:
     for urn in components:
         component = graph.by_urn[urn]
         inside = Counter(_short_type(r.type) for r in run.descendants(urn) if r.custom and graph.top[r.urn] == urn)
-        summary = ", ".join(f"{n} {t}" if n > 1 else t for t, n in inside.most_common(4))
+        # Ties broken by name: most_common() keeps insertion order, i.e. async registration order.
+        top = sorted(inside.items(), key=lambda item: (-item[1], item[0]))[:4]
+        summary = ", ".join(f"{n} {t}" if n > 1 else t for t, n in top)
         label = f"<b>{_short_type(component.type)}</b><br/>{component.name}"
         if summary:
             label += f"<br/><small>{summary}</small>"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import runpy
 from collections.abc import Mapping
@@ -145,6 +147,7 @@ def run_stack(
 
 def run_program(program: Any, *, project: str, stack: str, config: StackConfig, preview: bool = False) -> StackRun:
     """Run any Pulumi program function (a component test, or the whole stack) and capture it."""
+    _ensure_event_loop()
     runtime_settings.reset_options(project=project, stack=stack, preview=preview)
     pulumi.runtime.set_all_config(dict(config.values), list(config.secret_keys))
     monitor = RecordingMonitor(AwsMocks(config.region), preview=preview)
@@ -168,10 +171,21 @@ def run_program(program: Any, *, project: str, stack: str, config: StackConfig, 
     return run
 
 
+def _ensure_event_loop() -> None:
+    """The SDK drives its futures with the thread's current loop; make sure one is set and open.
+
+    Another library in the same process (pytest-asyncio, say) may have closed it or unset it.
+    """
+    try:
+        loop = asyncio.get_event_loop()
+    except RuntimeError:
+        loop = None
+    if loop is None or loop.is_closed():
+        asyncio.set_event_loop(asyncio.new_event_loop())
+
+
 def close_event_loop() -> None:
     """Close the loop the SDK ran on; call once before a CLI exits (avoids a noisy GC-time error)."""
-    import asyncio
-    import contextlib
 
     with contextlib.suppress(RuntimeError):
         loop = asyncio.get_event_loop()

@@ -22,6 +22,30 @@ def free_port() -> int:
         return port
 
 
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def free_cluster_port() -> int:
+    """A free port whose cluster bus port (port + 10000) is valid and free too.
+
+    A cluster-enabled redis-server refuses to start when port + 10000 is above 65535, which an
+    ephemeral port from the kernel often is.
+    """
+    for _ in range(200):
+        port = free_port()
+        if port > 55535:
+            port -= 20000
+        if _port_is_free(port) and _port_is_free(port + 10000):
+            return port
+    raise RuntimeError("no free port pair (port, port + 10000) for a cluster-enabled redis-server")
+
+
 def make_tls_files(directory: Path) -> tuple[Path, Path, Path]:
     """A throwaway CA and a server certificate for 127.0.0.1/localhost: (certificate, key, CA)."""
 
@@ -73,7 +97,7 @@ class RedisServer:
     def __init__(
         self, *, password: str | None = None, tls: tuple[Path, Path, Path] | None = None, cluster: bool = False
     ) -> None:
-        self.port = free_port()
+        self.port = free_cluster_port() if cluster else free_port()
         self.password = password
         self.tls = tls
         self.cluster = cluster

@@ -112,3 +112,11 @@ def test_config_error_is_reported_in_the_summary_file(tmp_path: Path) -> None:
     text = summary.read_text()
     assert "config error" in text
     assert "container-platform:azCount" in text
+
+
+def test_diagram_of_the_real_stack_is_identical_across_runs() -> None:
+    # Components built concurrently register in varying order; the README embeds this diagram.
+    from mockcloud.runner import run_stack
+
+    first = mermaid(run_stack("dev"))
+    assert all(mermaid(run_stack("dev")) == first for _ in range(4))
