@@ -44,6 +44,7 @@ from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
+from components.fargate_service import FARGATE_SERVICE_TYPE
 from mockcloud.monitor import STACK_TYPE, CapturedResource
 from mockcloud.runner import PROJECT_DIR, StackRun
 
@@ -691,6 +692,11 @@ def _unknown_path(v: Violation) -> str:
     return _UNKNOWN_NOTE.sub("", v.message).replace(" can't be known during preview", "")
 
 
+def _built_by_fargate_service(violation: Violation) -> bool:
+    # A URN's type part is the chain of parent types: "platform:ecs:FargateService$aws:ecs/...".
+    return f"{FARGATE_SERVICE_TYPE}$aws:ecs/taskDefinition:TaskDefinition::" in violation.urn
+
+
 def format_report(report: PolicyReport) -> str:
     """The policy report as text: by enforcement level, then policy, then resource.
 
@@ -721,7 +727,13 @@ def format_report(report: PolicyReport) -> str:
         for policy, violations in sorted(_grouped(notes).items()):
             lines.append(f"  {policy} ({report.levels.get(policy, 'advisory')} in this stack)")
             for v in violations:
-                lines.append(f"    - {v.resource}: {_unknown_path(v)}")
+                covered = " [spec checked at preview on its FargateService]" if _built_by_fargate_service(v) else ""
+                lines.append(f"    - {v.resource}: {_unknown_path(v)}{covered}")
+        lines += [
+            "  Every one of these runs again with known values during `pulumi up`, where a mandatory violation",
+            "  stops the resource before it is created. Task definitions built by FargateService are also covered",
+            "  at preview: the same policies check the component's declared container spec (docs/policies.md).",
+        ]
     lines += ["", f"Disabled policies: {len(report.disabled)}"]
     lines += [f"  {name}" for name in report.disabled]
     counts = {level: sum(1 for lvl in report.levels.values() if lvl == level) for level in LEVELS}

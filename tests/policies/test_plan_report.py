@@ -33,3 +33,15 @@ def test_plan_exits_1_on_a_mandatory_violation(
     monkeypatch.setattr(plan, "analyze_stack_run", every_policy_mandatory)
     assert plan.main(["dev", "--out", str(tmp_path)]) == plan.EXIT_POLICY_VIOLATION
     assert "Result: FAILED" in capsys.readouterr().out
+
+
+def test_preview_report_says_what_covers_the_task_definitions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert plan.main(["prod", "--preview", "--out", str(tmp_path)]) == plan.EXIT_OK
+    out = capsys.readouterr().out
+    notes = out.split("Not checked at preview", 1)[1].split("Disabled policies", 1)[0]
+    task_lines = [line for line in notes.splitlines() if "TaskDefinition::" in line]
+    assert task_lines, "the task definitions' container checks are decided at `up`"
+    assert all("[spec checked at preview on its FargateService]" in line for line in task_lines)
+    assert "runs again with known values during `pulumi up`" in notes
