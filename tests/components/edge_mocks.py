@@ -26,7 +26,7 @@ ZONES: Final = {
 
 
 class ZoneNotFoundError(LookupError):
-    """What the provider reports when no hosted zone matches (the real error is "no matching Route 53 Hosted Zone found")."""
+    """No hosted zone matches (the provider's error: "no matching Route 53 Hosted Zone found")."""
 
 
 def _uuid(seed: str) -> str:
@@ -41,7 +41,10 @@ def _region(cloud: Cloud, inputs: dict[str, Any]) -> str:
 def validation_record(name: str) -> tuple[str, str]:
     """ACM's validation CNAME for a domain: (record name, record value), trailing dots as ACM returns them."""
     base = name[2:] if name.startswith("*.") else name
-    return f"_{hexid('name' + base, 32)}.{base}.", f"_{hexid('value' + base, 32)}.{hexid(base, 10)}.acm-validations.aws."
+    return (
+        f"_{hexid('name' + base, 32)}.{base}.",
+        f"_{hexid('value' + base, 32)}.{hexid(base, 10)}.acm-validations.aws.",
+    )
 
 
 @outputs("aws:acm/certificate:Certificate")

@@ -60,26 +60,29 @@ def test_validation_records_carry_acms_names_and_values(run_component: Component
         assert record.inputs["type"] == "CNAME"
         assert record.inputs["records"] == [value]
         assert record.inputs["ttl"] == 300
-        assert validate_request(
-            "route53",
-            "ChangeResourceRecordSets",
-            {
-                "HostedZoneId": record.inputs["zoneId"],
-                "ChangeBatch": {
-                    "Changes": [
-                        {
-                            "Action": "UPSERT",
-                            "ResourceRecordSet": {
-                                "Name": record.inputs["name"],
-                                "Type": record.inputs["type"],
-                                "TTL": int(record.inputs["ttl"]),
-                                "ResourceRecords": [{"Value": v} for v in record.inputs["records"]],
-                            },
-                        }
-                    ]
+        assert (
+            validate_request(
+                "route53",
+                "ChangeResourceRecordSets",
+                {
+                    "HostedZoneId": record.inputs["zoneId"],
+                    "ChangeBatch": {
+                        "Changes": [
+                            {
+                                "Action": "UPSERT",
+                                "ResourceRecordSet": {
+                                    "Name": record.inputs["name"],
+                                    "Type": record.inputs["type"],
+                                    "TTL": int(record.inputs["ttl"]),
+                                    "ResourceRecords": [{"Value": v} for v in record.inputs["records"]],
+                                },
+                            }
+                        ]
+                    },
                 },
-            },
-        ) == []
+            )
+            == []
+        )
 
 
 def test_a_wildcard_and_its_base_domain_share_one_validation_record(run_component: ComponentRunner) -> None:
@@ -94,7 +97,9 @@ def test_a_wildcard_and_its_base_domain_share_one_validation_record(run_componen
     assert sorted(r.name for r in records) == ["edge-validation-api-example-com", "edge-validation-catalog-example-com"]
 
 
-def test_the_validated_arn_comes_from_the_validation_which_waits_for_the_records(run_component: ComponentRunner) -> None:
+def test_the_validated_arn_comes_from_the_validation_which_waits_for_the_records(
+    run_component: ComponentRunner,
+) -> None:
     captured: dict[str, Certificate] = {}
 
     def program() -> None:

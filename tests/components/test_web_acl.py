@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import botocore.session
 import pytest
+from botocore.model import StructureShape
 
 from components.aws_context import AwsContext
 from components.errors import InputError
@@ -234,9 +236,9 @@ def test_bad_input_is_refused_naming_the_setting(overrides: dict[str, Any], sett
 
 def test_rate_limit_bounds_are_wafs() -> None:
     """The bounds come from botocore's wafv2 model (RateBasedStatement.Limit)."""
-    import botocore.session
-
-    limit = botocore.session.get_session().get_service_model("wafv2").shape_for("RateBasedStatement").members["Limit"]
+    statement = botocore.session.get_session().get_service_model("wafv2").shape_for("RateBasedStatement")
+    assert isinstance(statement, StructureShape)
+    limit = statement.members["Limit"]
     assert (limit.metadata["min"], limit.metadata["max"]) == RATE_LIMIT
     _args(rate_limit=RATE_LIMIT[0])
     _args(rate_limit=RATE_LIMIT[1])
