@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from mockcloud.aws_cloud import PARTITION, Cloud, Outputs, hexid, invoke, outputs, physical_name
+from mockcloud.aws_cloud import PARTITION, RESOURCE_OUTPUTS, Cloud, Outputs, hexid, invoke, outputs, physical_name
 
 ZONES: Final = {
     "Z0EXAMPLE000000000001": ("example.com", False),
@@ -138,3 +138,24 @@ def _dashboard(cloud: Cloud, name: str, inputs: dict[str, Any]) -> tuple[str, Ou
 @outputs("aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate")
 def _creation_template(cloud: Cloud, name: str, inputs: dict[str, Any]) -> tuple[str, Outputs]:
     return str(inputs.get("prefix")), {"registryId": cloud.account_id}
+
+
+def _honour_region(type_: str) -> None:
+    """Resources with pulumi-aws 7's ``region`` input live in that region: their ARNs say so.
+
+    Wraps the mock cloud's own maker for ``type_`` (the lead may fold this into mockcloud/).
+    """
+    original = RESOURCE_OUTPUTS[type_]
+
+    def make(cloud: Cloud, name: str, inputs: dict[str, Any]) -> tuple[str, Outputs]:
+        region = inputs.get("region")
+        if not region or region == cloud.region:
+            return original(cloud, name, inputs)
+        return original(Cloud(region=str(region), account_id=cloud.account_id), name, inputs)
+
+    RESOURCE_OUTPUTS[type_] = make
+
+
+for _type in ("aws:kms/key:Key", "aws:kms/alias:Alias"):
+    if getattr(RESOURCE_OUTPUTS[_type], "__name__", "") != "make":
+        _honour_region(_type)
