@@ -332,6 +332,9 @@ class FargateServiceArgs:
     """Cloud Map registration (A records, health from ECS)."""
     execute_command: ExecAccess | None = None
     """Enable ECS Exec with the cluster's audit logging."""
+    deployment_alarm_names: Sequence[pulumi.Input[str]] = ()
+    """CloudWatch alarms a deployment rolls back on (ECS deployment alarms, beside the circuit breaker);
+    none: only the circuit breaker. Pass the alarms' ``name`` outputs so the service waits for them."""
 
     def __post_init__(self) -> None:
         require(
@@ -684,6 +687,11 @@ class FargateService(pulumi.ComponentResource):
             ],
             health_check_grace_period_seconds=args.health_check_grace_period_seconds,
             deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
+            alarms=(
+                aws.ecs.ServiceAlarmsArgs(alarm_names=list(args.deployment_alarm_names), enable=True, rollback=True)
+                if args.deployment_alarm_names
+                else None
+            ),
             deployment_minimum_healthy_percent=args.min_healthy_percent,
             deployment_maximum_percent=args.max_percent,
             availability_zone_rebalancing="ENABLED",

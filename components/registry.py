@@ -30,8 +30,8 @@ from __future__ import annotations
 import json
 import re
 import weakref
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 import pulumi
@@ -457,6 +457,13 @@ class RegistryArgs:
     """Allow deleting repositories that still hold images (dev teardown); off where data matters."""
     registry_settings: RegistryWideSettings | None
     """Set in exactly one stack per account and region: it owns scanning and replication."""
+    replica_settings: bool = False
+    """Owner only: give the repositories replication creates in this account's other regions the
+    source's settings (a creation template, registry scanning and, for customer-managed encryption,
+    a key per region); off, ECR creates them with its defaults."""
+    replica_kms_key_arns: Mapping[str, str] = field(default_factory=dict)
+    """With ``kms_key`` a key ARN: the key (``key/<id>`` ARN) per same-account replication region that
+    encrypts the repositories replication creates there (a KMS key serves one region)."""
 
     def __post_init__(self) -> None:
         if not self.repositories:
@@ -497,6 +504,7 @@ class RegistryArgs:
                     raise InputError(
                         "replication_destinations", dest, "a region or account other than the source registry"
                     )
+        check_replica_encryption(self)
 
     @property
     def repository_names(self) -> dict[str, str]:
@@ -554,6 +562,8 @@ class Registry(pulumi.ComponentResource):
     """BASIC or ENHANCED when owned here; None when another stack owns it."""
     scan_frequency: str | None
     """SCAN_ON_PUSH or CONTINUOUS_SCAN when owned here."""
+    replica_template_regions: list[str]
+    """Same-account replication regions given a repository creation template (and registry scanning)."""
 
     def __init__(self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         if args.registry_settings is not None:
@@ -574,6 +584,7 @@ class Registry(pulumi.ComponentResource):
         self.owns_registry_settings = args.registry_settings is not None
         self.scan_type = args.registry_settings.scan_type if args.registry_settings else None
         self.scan_frequency = args.registry_settings.scan_frequency if args.registry_settings else None
+        self.replica_template_regions = replica_regions(args)
 
         encryption = self._encryption()
         self.repository_urls = {
@@ -728,3 +739,245 @@ class Registry(pulumi.ComponentResource):
                 },
                 opts=shared,
             )
+            if args.replica_settings:
+                self._create_replica_templates(settings)
+
+    # -- replicated repositories (owner only) -------------------------------------------------------
+    def _create_replica_templates(self, settings: RegistryWideSettings) -> None:
+        """Repository creation templates, scanning and keys in each same-account replication region.
+
+        Replication creates the destination repositories itself, with ECR's defaults (mutable tags,
+        AES256, no lifecycle, no policy) unless that registry has a creation template for
+        REPLICATION whose prefix matches. A template lives in the registry where repositories are
+        created (the API has no region of its own), so one is written per destination region, with
+        the source's tag mutability, lifecycle, pull policy and encryption. A template cannot set
+        scanning: the destination registry's scanning configuration decides it, so the same rules are
+        written there too, behind the same SSM owner lock as here (a second owner of that registry
+        fails at the lock instead of overwriting it). A KMS key serves one region: customer-managed
+        encryption gets a key per destination (or ``replica_kms_key_arns``), and a template with a
+        customer-managed key needs a role ECR assumes to use it (the ECR user guide's custom role for
+        repository creation templates). Cross-account destinations are not written from here: their
+        account creates its own template.
+        """
+        name, args, ctx = self._name, self._args, self._args.context
+        regions = replica_regions(args)
+        keys: dict[str, pulumi.Input[str]] = {}
+        locks: dict[str, aws.ssm.Parameter] = {}
+        for region in regions:
+            lock = locks[region] = aws.ssm.Parameter(
+                f"{name}-settings-lock-{region}",
+                region=region,
+                name=OWNER_LOCK_PARAMETER,
+                type="String",
+                insecure_value=f"{pulumi.get_project()}/{pulumi.get_stack()} (replication from {ctx.region})",
+                description=(
+                    f"Owner of this account+region's ECR registry scanning configuration and creation "
+                    f"templates (written by the stack replicating into it from {ctx.region})."
+                ),
+                overwrite=False,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            shared = pulumi.ResourceOptions(parent=self, depends_on=[lock], retain_on_delete=True)
+            aws.ecr.RegistryScanningConfiguration(
+                f"{name}-scanning-{region}",
+                region=region,
+                scan_type=settings.scan_type,
+                rules=[
+                    {
+                        "scan_frequency": settings.scan_frequency,
+                        "repository_filters": [{"filter": f, "filter_type": "WILDCARD"} for f in settings.scan_filters],
+                    }
+                ],
+                opts=shared,
+            )
+            if args.kms_key == "customer-managed":
+                key = aws.kms.Key(
+                    f"{name}-key-{region}",
+                    region=region,
+                    description=f"ECR repositories {args.namespace}/* replicated from {ctx.region}",
+                    enable_key_rotation=True,
+                    deletion_window_in_days=30,
+                    policy=json.dumps(_account_key_policy(ctx)),
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+                aws.kms.Alias(
+                    f"{name}-key-alias-{region}",
+                    region=region,
+                    name=f"alias/{args.namespace}-{args.stack}-ecr-replica",
+                    target_key_id=key.key_id,
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+                keys[region] = key.arn
+            elif args.kms_key != "aws-managed":
+                keys[region] = args.replica_kms_key_arns[region]
+
+        role_arn: str | None = None
+        if keys:
+            role_name = replica_template_role_name(args)
+            role = aws.iam.Role(
+                f"{name}-template-role",
+                name=role_name,
+                description="ECR assumes this to create replicated repositories encrypted with their region's key",
+                assume_role_policy=json.dumps(template_trust_policy(ctx)),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            aws.iam.RolePolicy(
+                f"{name}-template-role-policy",
+                role=role.id,
+                policy=pulumi.Output.json_dumps(
+                    template_role_policy(ctx, args.namespace, regions, list(keys.values()))
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            role_arn = ctx.arn("iam", f"role/{role_name}", regional=False)
+
+        repository_policy = _pull_policy(args)
+        for region in regions:
+            key_arn = keys.get(region)
+            aws.ecr.RepositoryCreationTemplate(
+                f"{name}-replica-template-{region}",
+                region=region,
+                prefix=args.namespace,
+                applied_fors=["REPLICATION"],
+                description=f"Repositories replicated from {ctx.region}: the source's settings",
+                image_tag_mutability=self.tag_mutability,
+                image_tag_mutability_exclusion_filters=(
+                    [
+                        aws.ecr.RepositoryCreationTemplateImageTagMutabilityExclusionFilterArgs(
+                            filter=args.build_cache_tag, filter_type="WILDCARD"
+                        )
+                    ]
+                    if args.build_cache_tag
+                    else None
+                ),
+                lifecycle_policy=self.lifecycle_policy,
+                repository_policy=json.dumps(repository_policy) if repository_policy else None,
+                encryption_configurations=[
+                    aws.ecr.RepositoryCreationTemplateEncryptionConfigurationArgs(
+                        encryption_type="KMS", kms_key=key_arn
+                    )
+                ],
+                custom_role_arn=role_arn if key_arn is not None else None,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[locks[region]], retain_on_delete=True),
+            )
+
+
+def replica_regions(args: RegistryArgs) -> list[str]:
+    """Same-account replication regions (plain), in configuration order: where this stack writes templates."""
+    settings = args.registry_settings
+    if settings is None or not args.replica_settings:
+        return []
+    return [d.region for d in settings.replication_destinations if d.account_id in (None, args.context.account_id)]
+
+
+def replica_template_role_name(args: RegistryArgs) -> str:
+    return f"{args.namespace}-{args.stack}-ecr-replica-template"
+
+
+def check_replica_encryption(args: RegistryArgs) -> None:
+    """With a given key ARN, each same-account replication region needs its own key (in that region)."""
+    regions = replica_regions(args)
+    if regions and args.kms_key != "aws-managed":
+        role = replica_template_role_name(args)
+        require(len(role) <= 64, "namespace/stack", role, "names short enough for the template role (64 characters)")
+    for region, arn in args.replica_kms_key_arns.items():
+        require(
+            region in regions,
+            f"replica_kms_key_arns[{region}]",
+            arn,
+            f"a key for a same-account replication region ({', '.join(regions) or 'none configured'})",
+        )
+        require(
+            bool(re.match(rf"^arn:aws[a-z-]*:kms:{re.escape(region)}:\d{{12}}:key/[a-z0-9-]+$", arn)),
+            f"replica_kms_key_arns[{region}]",
+            arn,
+            f"a KMS key ARN in {region} (arn:aws:kms:{region}:<account>:key/<id>; templates take no aliases)",
+        )
+    if args.kms_key in KMS_MODES:
+        require(
+            not args.replica_kms_key_arns,
+            "replica_kms_key_arns",
+            dict(args.replica_kms_key_arns),
+            f"empty with kms_key={args.kms_key} (the component picks the replica keys)",
+        )
+        return
+    missing = [r for r in regions if r not in args.replica_kms_key_arns]
+    if missing:
+        raise InputError(
+            "replica_kms_key_arns",
+            dict(args.replica_kms_key_arns),
+            f"a key ARN for each same-account replication region with kms_key an ARN (missing: {', '.join(missing)})",
+        )
+
+
+def _account_key_policy(ctx: AwsContext) -> dict[str, Any]:
+    """The default key policy: the account administers the key, IAM policies grant its use."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AccountAdministersKeyThroughIam",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:{ctx.partition}:iam::{ctx.account_id}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            }
+        ],
+    }
+
+
+def _pull_policy(args: RegistryArgs) -> dict[str, Any] | None:
+    if not args.pull_principals:
+        return None
+    principals = sorted({pull_principal_arn(p, partition=args.context.partition) for p in args.pull_principals})
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AllowPullFromNamedPrincipals",
+                "Effect": "Allow",
+                "Principal": {"AWS": principals},
+                "Action": list(PULL_ACTIONS),
+            }
+        ],
+    }
+
+
+def template_trust_policy(ctx: AwsContext) -> dict[str, Any]:
+    """ECR (for this account only) may assume the repository creation template role."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "ecr.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id}},
+            }
+        ],
+    }
+
+
+def template_role_policy(
+    ctx: AwsContext, namespace: str, regions: Sequence[str], key_arns: Sequence[pulumi.Input[str]]
+) -> dict[str, Any]:
+    """What the ECR user guide's custom template policy grants, scoped: creating, replicating into and
+    tagging the namespace's repositories in the replication regions, and grants on their keys."""
+    repositories = [f"arn:{ctx.partition}:ecr:{r}:{ctx.account_id}:repository/{namespace}/*" for r in regions]
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "CreateReplicatedRepositories",
+                "Effect": "Allow",
+                "Action": ["ecr:CreateRepository", "ecr:ReplicateImage", "ecr:TagResource"],
+                "Resource": repositories,
+            },
+            {
+                "Sid": "UseReplicaKeys",
+                "Effect": "Allow",
+                "Action": ["kms:CreateGrant", "kms:RetireGrant", "kms:DescribeKey"],
+                "Resource": list(key_arns),
+            },
+        ],
+    }

@@ -11,7 +11,7 @@ from typing import Final
 
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
 
-from . import ecr, ecs, elasticache, load_balancing, logs, network, rds, tagging, topology
+from . import ecr, ecs, elasticache, load_balancing, logs, network, rds, tagging, topology, waf
 
 PACK_NAME: Final = "container-platform-guardrails"
 
@@ -23,6 +23,7 @@ def all_policies() -> list[Policy]:
     return [
         *ecr.policies(),
         *load_balancing.policies(),
+        *waf.policies(),
         *ecs.policies(),
         *topology.policies(),
         *logs.policies(),

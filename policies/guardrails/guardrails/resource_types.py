@@ -29,6 +29,8 @@ LISTENER_RULES: Final = frozenset({LB_LISTENER_RULE, ALB_LISTENER_RULE})
 
 CLASSIC_ELB: Final = "aws:elb/loadBalancer:LoadBalancer"
 
+WAFV2_WEB_ACL_ASSOCIATION: Final = "aws:wafv2/webAclAssociation:WebAclAssociation"
+
 ECS_CLUSTER: Final = "aws:ecs/cluster:Cluster"
 ECS_SERVICE: Final = "aws:ecs/service:Service"
 ECS_TASK_DEFINITION: Final = "aws:ecs/taskDefinition:TaskDefinition"
