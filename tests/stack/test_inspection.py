@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from mockcloud import plan
 from mockcloud.runner import StackRun
+from offline import plan
 from stack import exports
 from stack.settings import ConfigError
 from tests.support import cached_run
