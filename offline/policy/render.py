@@ -15,6 +15,39 @@ def _grouped(violations: Sequence[Violation]) -> dict[str, list[Violation]]:
     return by_policy
 
 
+def _enforcement(report: PolicyReport) -> str:
+    counts = {level: sum(1 for lvl in report.levels.values() if lvl == level) for level in LEVELS}
+    return ", ".join(f"{n} {level}" for level, n in counts.items() if n)
+
+
+def summary_lines(report: PolicyReport) -> list[str]:
+    """The report in a few lines: the result, the pack, each violation on one line, preview notes as a count.
+
+    What the offline plan prints by default; ``format_report`` is the full report.
+    """
+    found = sorted(
+        (v for v in report.violations if not v.unknown_at_preview and v.level in ("mandatory", "advisory")),
+        key=lambda v: (LEVELS.index(v.level), v.policy, v.resource),
+    )
+    mandatory = sum(1 for v in found if v.level == "mandatory")
+    lines = [
+        f"{'PASSED' if report.passed else 'FAILED'}, {mandatory} mandatory and {len(found) - mandatory} advisory "
+        "violations",
+        f"{report.pack}@v{report.version} with {report.config}: {_enforcement(report)} policies",
+    ]
+    lines += [f"  {v.level} {v.policy} on {v.urn.rsplit('::', 1)[-1] or '(stack)'}: {v.detail.splitlines()[0]}"
+              for v in found]  # fmt: skip
+    notes = report.unknown_notes()
+    if notes:
+        weakened = sum(1 for v in notes if report.levels.get(v.policy) == "mandatory")
+        covered = sum(1 for v in notes if built_by_fargate_service(v.urn))
+        lines += [
+            f"not checked at preview: {len(notes)} ({weakened} mandatory), values unknown until `pulumi up` runs them;",
+            f"  {covered} are FargateService task definitions, whose container spec was checked at preview",
+        ]
+    return lines
+
+
 def format_report(report: PolicyReport) -> str:
     """The policy report as text: by enforcement level, then policy, then resource.
 
@@ -54,10 +87,9 @@ def format_report(report: PolicyReport) -> str:
         ]
     lines += ["", f"Disabled policies: {len(report.disabled)}"]
     lines += [f"  {name}" for name in report.disabled]
-    counts = {level: sum(1 for lvl in report.levels.values() if lvl == level) for level in LEVELS}
     lines += [
         "",
-        "Enforcement for this stack: " + ", ".join(f"{n} {level}" for level, n in counts.items() if n),
+        "Enforcement for this stack: " + _enforcement(report),
         "Result: "
         + ("PASSED (no mandatory violation)" if report.passed else f"FAILED ({len(report.mandatory)} mandatory)"),
     ]
