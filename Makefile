@@ -22,7 +22,7 @@ setup: .venv/.synced
 	@touch $@
 
 plan: setup
-	$(UV) run --frozen python -m mockcloud.plan $(STACK) $(ARGS)
+	$(UV) run --frozen python -m offline.plan $(STACK) $(ARGS)
 
 lint: setup
 	$(UV) run --frozen ruff check .

@@ -27,7 +27,7 @@ def measure(stack: str, runs: int) -> list[float]:
         for _ in range(runs):
             started = time.perf_counter()
             subprocess.run(  # noqa: S603 (our own interpreter and module)
-                [sys.executable, "-m", "mockcloud.plan", stack, "--out", out],
+                [sys.executable, "-m", "offline.plan", stack, "--out", out],
                 cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
             )  # fmt: skip
             times.append(time.perf_counter() - started)

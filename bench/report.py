@@ -266,7 +266,7 @@ def markdown(results: dict[str, Any]) -> str:
     plan = results.get("offline_plan")
     if plan:
         out += [
-            f"**Offline plan** — `python -m mockcloud.plan {plan['stack']}`, {plan['runs']} fresh processes: "
+            f"**Offline plan** — `python -m offline.plan {plan['stack']}`, {plan['runs']} fresh processes: "
             f"min {plan['min_s']:.2f} s, median {plan['median_s']:.2f} s, max {plan['max_s']:.2f} s.",
             "",
         ]

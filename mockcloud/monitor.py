@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from google.protobuf import empty_pb2, struct_pb2
+from pulumi.output import Unknown
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor, MockResourceArgs, Mocks, _resolve_callbacks
 from pulumi.runtime.proto import resource_pb2
@@ -117,9 +118,10 @@ class RecordingMonitor(MockMonitor):
         state = state or {}
         obj_proto = _sync_await(rpc.serialize_properties(state, {}))
         if self.preview and request.custom:
-            # Computed outputs (and the ID) are not known until the resource exists.
+            # Computed outputs (and the ID) are not known until the resource exists, and an input that
+            # was unknown stays unknown whatever the mock answered for it (the engine echoes inputs).
             for key in state:
-                if key not in inputs:
+                if key not in inputs or isinstance(inputs[key], Unknown):
                     obj_proto.fields[key].string_value = rpc.UNKNOWN
             id_ = ""
         captured.id = id_

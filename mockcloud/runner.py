@@ -17,11 +17,11 @@ from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from mockcloud.aws_cloud import AwsMocks
+from mockcloud.mocks import AwsMocks
 from mockcloud.monitor import STACK_TYPE, CapturedResource, RecordingMonitor
 
 PROJECT_DIR: Final = Path(__file__).resolve().parent.parent
-DEFAULT_REGION: Final = "us-east-1"
+REGION_KEY: Final = "aws:region"
 
 
 def _project(project_dir: Path) -> dict[str, Any]:
@@ -38,6 +38,10 @@ def _wire(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+class StackConfigError(ValueError):
+    """The stack's config cannot be run: a setting the engine or the AWS provider needs is missing."""
+
+
 @dataclass(frozen=True)
 class StackConfig:
     """Config as the engine would pass it to the program: fully qualified keys, string values."""
@@ -47,13 +51,24 @@ class StackConfig:
 
     @property
     def region(self) -> str:
-        return self.values.get("aws:region", DEFAULT_REGION)
+        """``aws:region``. Required, as for the AWS provider: the mock cloud has no region of its own."""
+        region = self.values.get(REGION_KEY)
+        if not region:
+            raise StackConfigError(
+                f"{REGION_KEY} is not set: the AWS provider needs a region; set it in the stack file "
+                f"(`pulumi config set {REGION_KEY} <region>`)"
+            )
+        return region
 
 
 def load_stack_config(
     stack: str, *, overrides: Mapping[str, Any] | None = None, project_dir: Path = PROJECT_DIR
 ) -> StackConfig:
-    """Project defaults from Pulumi.yaml, then the stack file, then ``overrides`` (bare keys = project)."""
+    """Project defaults from Pulumi.yaml, then the stack file, then ``overrides`` (bare keys = project).
+
+    The defaults are read from the ``config:`` block of Pulumi.yaml, their one home, as the Pulumi CLI
+    applies them; nothing here supplies a value of its own.
+    """
     project = _project(project_dir)
     name = project["name"]
     stack_file = project_dir / f"Pulumi.{stack}.yaml"

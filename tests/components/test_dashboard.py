@@ -13,7 +13,6 @@ from components.edge_alarms import MonitoredService
 from components.errors import InputError
 from mockcloud.runner import StackRun
 from tests.aws_validation import put_dashboard_request, validate_request
-from tests.components import edge_mocks  # noqa: F401 (registers the dashboard answer)
 from tests.support import ComponentRunner
 
 LB = "app/dev-alb/0123456789abcdef"

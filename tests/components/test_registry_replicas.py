@@ -24,14 +24,13 @@ from components.registry import (
     template_role_policy,
 )
 from mockcloud.runner import StackRun
+from stack.settings import REGISTRY, RETENTION
 from tests.aws_validation import (
     create_repository_creation_template_request,
     statements,
     validate_request,
     wildcard_actions,
 )
-from tests.components import edge_mocks  # noqa: F401 (registers the ECR template answer)
-from stack.settings import REGISTRY, RETENTION
 from tests.support import ComponentRunner, config_defaults
 
 CONTEXT = AwsContext(account_id="123456789012", region="eu-west-1")

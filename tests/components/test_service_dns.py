@@ -12,7 +12,6 @@ from components.hosted_zone import HostedZone
 from components.service_dns import AliasTarget, ServiceDns, ServiceDnsArgs, ServiceHost
 from mockcloud.runner import StackRun
 from tests.aws_validation import validate_request
-from tests.components import edge_mocks  # noqa: F401 (registers the Route 53 answers)
 from tests.support import ComponentRunner
 
 ZONE = HostedZone(zone_id="Z0EXAMPLE000000000001", name="example.com")

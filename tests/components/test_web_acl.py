@@ -32,7 +32,6 @@ from tests.aws_validation import (
     statements,
     validate_request,
 )
-from tests.components import edge_mocks  # noqa: F401 (registers the WAFv2 answers)
 from tests.support import ComponentRunner
 
 CONTEXT = AwsContext(account_id="123456789012", region="eu-west-1")

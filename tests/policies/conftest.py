@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from mockcloud.policy_runner import PolicyPackProcess, PolicyReport
 from mockcloud.runner import StackRun
+from offline.policy.pack import PolicyPackProcess
+from offline.policy.report import PolicyReport
 from tests.policies.support import ALL_MANDATORY, Analyze
 
 

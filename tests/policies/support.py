@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from mockcloud.policy_runner import PolicyReport
+from offline.policy.report import PolicyReport
 
 ALL_MANDATORY: Final[Mapping[str, Any]] = {"all": "mandatory"}
 """Every policy mandatory, so a test sees each violation at one level whatever the stack files say."""

@@ -6,7 +6,9 @@ import json
 
 import pytest
 
-from mockcloud.policy_runner import GUARDRAILS_DIR, PolicyPackProcess, config_file, parse_config, reconcile
+from offline.policy import GUARDRAILS_DIR
+from offline.policy.config import config_file, parse_config, reconcile
+from offline.policy.pack import PolicyPackProcess
 from tests.support import STACKS
 
 

@@ -29,7 +29,7 @@ from components.fargate_service import (
     TaskSize,
     container_spec,
 )
-from mockcloud.policy_runner import PolicyReport
+from offline.policy.report import PolicyReport
 from tests.policies.builders import ACCOUNT, REGION, REGISTRY, repository
 from tests.policies.support import COMPONENT_CONTAINER_POLICIES, Analyze, flagged, messages
 from tests.support import ComponentRunner

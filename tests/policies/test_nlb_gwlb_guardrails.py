@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mockcloud.policy_runner import PolicyPackProcess
+from offline.policy.pack import PolicyPackProcess
 from tests.support import cached_run
 
 OURS = ("prod-nlb", "prod-gwlb", "prod-inspection", "prod-gwlbe", "prod-edge", "prod-public-rt")

@@ -12,8 +12,9 @@ import pytest
 
 from components.fargate_service import COMPUTED, CONTAINER_SPEC, FARGATE_SERVICE_TYPE
 from mockcloud.monitor import CapturedResource
-from mockcloud.policy_runner import PolicyPackProcess, PolicyReport, Violation
 from mockcloud.runner import StackRun
+from offline.policy.pack import PolicyPackProcess
+from offline.policy.report import PolicyReport, Violation
 from tests.policies.support import ALL_MANDATORY, COMPONENT_CONTAINER_POLICIES
 from tests.support import STACKS, cached_run, unknown_paths
 

@@ -7,7 +7,7 @@ import json
 import pulumi
 import pulumi_aws as aws
 
-from mockcloud.policy_runner import analysis_input
+from offline.policy.wire import analysis_input
 from tests.policies.support import Analyze, flagged, messages
 from tests.support import ComponentRunner
 

@@ -9,8 +9,8 @@ import pytest
 
 from components.aws_context import AwsContext
 from components.web_acl import WebAcl, WebAclArgs
-from mockcloud.policy_runner import PolicyPackProcess, config_file, parse_config, reconcile
-from tests.components import edge_mocks  # noqa: F401 (registers the WAFv2 answers)
+from offline.policy.config import config_file, parse_config, reconcile
+from offline.policy.pack import PolicyPackProcess
 from tests.policies.builders import alb, https_listener, redirect_listener, target_group
 from tests.policies.support import Analyze, flagged, messages, unknown_notes
 from tests.support import ComponentRunner

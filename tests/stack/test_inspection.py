@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from mockcloud import plan
 from mockcloud.runner import StackRun
+from offline import plan
 from stack import exports
 from stack.settings import ConfigError
 from tests.support import cached_run
@@ -116,7 +116,7 @@ def test_preview_shows_the_inspection_layer_with_unknown_ids() -> None:
 
 def test_offline_plan_shows_the_inspection_layer(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     args = ["dev", "-c", "gwlbEnabled=true", "-c", 'gwlbApplianceIps=["10.255.0.10","10.255.0.40"]']
-    assert plan.main([*args, "--out", str(tmp_path)]) == plan.EXIT_OK
+    assert plan.main([*args, "--outputs", "--out", str(tmp_path)]) == plan.EXIT_OK
     out = capsys.readouterr().out
     assert "platform:gwlb:GatewayLoadBalancer" in out
     assert "aws:ec2:VpcEndpointService" in out

@@ -104,7 +104,10 @@ def _container_insights(args: ResourceValidationArgs, report: Report) -> None:
     for setting in iter_mappings(args.props.get("settings")):
         if setting.get("name") == "containerInsights" and setting.get("value") in ("enabled", "enhanced"):
             return
-    report("Set settings=[{name: containerInsights, value: enabled}] (or enhanced) on the cluster.")
+    report(
+        "Set settings=[{name: containerInsights, value: enabled}] (or enhanced) on the cluster"
+        " (config key containerInsights)."
+    )
 
 
 def _no_privileged(args: ResourceValidationArgs, report: Report) -> None:

@@ -89,8 +89,8 @@ def _snapshot_retention(args: ResourceValidationArgs, report: Report) -> None:
     value = number(args.props.get("snapshotRetentionLimit", 0))
     if value is None or not 1 <= value <= MAX_SNAPSHOT_RETENTION_DAYS:
         report(
-            f"snapshotRetentionLimit={args.props.get('snapshotRetentionLimit', 0)!r}: keep 1..35 days of "
-            "automatic snapshots (0 turns them off)."
+            f"snapshotRetentionLimit={args.props.get('snapshotRetentionLimit', 0)!r}"
+            " (config key cacheSnapshotRetentionDays): keep 1..35 days of automatic snapshots (0 turns them off)."
         )
 
 

@@ -166,9 +166,15 @@ def _tls_policy(args: ResourceValidationArgs, report: Report) -> None:
     )
     policy = args.props.get("sslPolicy")
     if not isinstance(policy, str):
-        report("sslPolicy is not set: ELB then uses ELBSecurityPolicy-2016-08, which accepts TLS 1.0.")
+        report(
+            "sslPolicy is not set (config key albSslPolicy): ELB then uses ELBSecurityPolicy-2016-08, which "
+            "accepts TLS 1.0."
+        )
     elif not policy.startswith(prefixes):
-        report(f"sslPolicy={policy!r} is not a TLS 1.3 policy with TLS 1.2 minimum ({', '.join(prefixes)}*).")
+        report(
+            f"sslPolicy={policy!r} (config key albSslPolicy) is not a TLS 1.3 policy with TLS 1.2 minimum "
+            f"({', '.join(prefixes)}*)."
+        )
 
 
 def _application_only(args: ResourceValidationArgs) -> bool:
@@ -182,7 +188,10 @@ def _drop_invalid_headers(args: ResourceValidationArgs, report: Report) -> None:
 
 def _deletion_protection(args: ResourceValidationArgs, report: Report) -> None:
     if _application_only(args) and args.props.get("enableDeletionProtection") is not True:
-        report("enableDeletionProtection is not true: one mistaken `pulumi destroy` takes the entry point down.")
+        report(
+            "enableDeletionProtection is not true (config key deletionProtection): one mistaken `pulumi destroy` "
+            "takes the entry point down."
+        )
 
 
 def _access_logs(args: ResourceValidationArgs, report: Report) -> None:
@@ -190,7 +199,7 @@ def _access_logs(args: ResourceValidationArgs, report: Report) -> None:
         return
     logs = as_mapping(args.props.get("accessLogs"))
     if logs.get("enabled") is not True or not is_set(logs, "bucket"):
-        report("accessLogs are off: set accessLogs={bucket: <S3 bucket>, enabled: true}.")
+        report("accessLogs are off (config key albAccessLogs): set accessLogs={bucket: <S3 bucket>, enabled: true}.")
 
 
 def _cross_zone(args: ResourceValidationArgs, report: Report) -> None:

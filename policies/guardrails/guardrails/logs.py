@@ -28,7 +28,10 @@ def _retention(args: ResourceValidationArgs, report: Report) -> None:
         raw = args.props.get("retentionInDays", 0)
         days = number(raw)
         if not days:
-            report("retentionInDays is not set: the log group keeps (and bills for) every event forever.")
+            report(
+                "retentionInDays is not set (config key logRetentionDays): the log group keeps (and bills for) "
+                "every event forever."
+            )
         elif days not in RETENTION_DAYS:
             report(f"retentionInDays={raw!r} is not a value CloudWatch Logs accepts ({sorted(RETENTION_DAYS)}).")
         return

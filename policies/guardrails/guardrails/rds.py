@@ -35,7 +35,10 @@ def _not_public(args: ResourceValidationArgs, report: Report) -> None:
 
 def _deletion_protection(args: ResourceValidationArgs, report: Report) -> None:
     if args.props.get("deletionProtection") is not True:
-        report("deletionProtection is not true: a replacement or `pulumi destroy` deletes the database.")
+        report(
+            "deletionProtection is not true (config key deletionProtection): a replacement or `pulumi destroy` "
+            "deletes the database."
+        )
 
 
 def policies() -> Sequence[ResourceValidationPolicy]:

@@ -1,0 +1,112 @@
+"""The offline plan: run a stack file through the mock cloud and show what `pulumi up` would create.
+
+    python -m offline.plan [STACK] [--preview] [-c KEY=VALUE] [--counts] [--outputs] [--policy-report]
+                           [--out DIR] [--summary-file PATH]
+
+Prints the resource tree as ``pulumi preview`` does and a short summary (resources, policy results,
+outputs), writes the plan as JSON and the architecture diagram as Mermaid, and runs the policy pack
+over the plan the way ``pulumi preview --policy-pack policies/guardrails --policy-pack-config
+policies/guardrails/<stack>.json`` does. ``--preview`` shows what a pull request's ``pulumi preview``
+sees: every value AWS computes (IDs, ARNs, DNS names) is unknown, and policies that read one are
+reported as not checked until ``pulumi up``. Without it the plan is a simulated ``up``, with the values
+the mock cloud answers. Exits 1 on a mandatory policy violation, 2 on a config error. No cloud
+account, Pulumi CLI or Docker engine is needed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, Final
+
+from mockcloud.runner import PROJECT_DIR, StackConfigError, close_event_loop, committed_stacks, run_stack
+from offline.diagram import mermaid
+from offline.plan_output import Sections, markdown_summary, plan_document, render
+from offline.policy.pack import analyze_stack_run
+from offline.policy.render import markdown_report
+from stack.settings import ConfigError
+
+EXIT_OK: Final = 0
+EXIT_POLICY_VIOLATION: Final = 1
+EXIT_CONFIG_ERROR: Final = 2
+
+
+def _parser(stacks: list[str]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m offline.plan",
+        description=(__doc__ or "").split("\n\n")[0],
+        epilog="The tree and the summary are always printed; the other sections on request.",
+    )
+    parser.add_argument("stack", nargs="?", default="dev", help=f"stack file to plan: {', '.join(stacks)}")
+    parser.add_argument(
+        "--preview", action="store_true",
+        help="what a pull request's `pulumi preview` sees: values AWS computes are unknown",
+    )  # fmt: skip
+    parser.add_argument(
+        "-c", "--config", action="append", default=[], metavar="KEY=VALUE",
+        help="override a stack setting for this plan only (like `pulumi config set`); repeatable",
+    )  # fmt: skip
+    parser.add_argument("--counts", action="store_true", help="also print the number of resources per type")
+    parser.add_argument("--outputs", action="store_true", help="also print every stack output's value")
+    parser.add_argument(
+        "--policy-report", action="store_true",
+        help="also print the full policy report (by level and policy; what is not checked at preview)",
+    )  # fmt: skip
+    parser.add_argument("--out", type=Path, default=PROJECT_DIR / "build", help="where to write JSON and diagram")
+    parser.add_argument("--summary-file", type=Path, help="append a Markdown summary (e.g. $GITHUB_STEP_SUMMARY)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    stacks = committed_stacks()
+    args = _parser(stacks).parse_args(argv)
+    if args.stack not in stacks:
+        print(
+            f"error: unknown stack {args.stack!r}; committed stack files: {', '.join(stacks)}",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG_ERROR
+
+    overrides: dict[str, Any] = {}
+    for item in args.config:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            print(f"error: --config {item!r}: expected KEY=VALUE", file=sys.stderr)
+            return EXIT_CONFIG_ERROR
+        overrides[key] = value
+    started = time.perf_counter()
+    try:
+        run = run_stack(args.stack, preview=args.preview, overrides=overrides)
+    except (ConfigError, StackConfigError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        print("nothing was planned: fix the stack setting and run again.", file=sys.stderr)
+        if args.summary_file:
+            with args.summary_file.open("a", encoding="utf-8") as summary:
+                summary.write(f"## Offline plan: `{args.stack}`: config error\n\n`{error}`\n\nNothing was planned.\n")
+        return EXIT_CONFIG_ERROR
+    elapsed = time.perf_counter() - started
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    plan_file = args.out / f"plan-{args.stack}.json"
+    diagram_file = args.out / f"architecture-{args.stack}.mmd"
+    plan_file.write_text(json.dumps(plan_document(run), indent=2, default=str) + "\n", encoding="utf-8")
+    diagram_file.write_text(mermaid(run), encoding="utf-8")
+
+    report = analyze_stack_run(run, args.stack)
+    sections = Sections(counts=args.counts, outputs=args.outputs, policy_report=args.policy_report)
+    print(render(run, report, sections=sections, files=(plan_file, diagram_file), elapsed=elapsed))
+    if args.summary_file:
+        with args.summary_file.open("a", encoding="utf-8") as summary:
+            summary.write(markdown_summary(run, markdown_report(report)))
+    return EXIT_OK if report.passed else EXIT_POLICY_VIOLATION
+
+
+if __name__ == "__main__":
+    try:
+        code = main()
+    finally:
+        close_event_loop()
+    sys.exit(code)

@@ -1,0 +1,19 @@
+"""The README's generated sections (config table, outputs table, diagram) match the code."""
+
+from __future__ import annotations
+
+from offline import readme
+from stack.settings import declared_config
+
+
+def test_readme_generated_sections_are_up_to_date() -> None:
+    current = readme.README.read_text(encoding="utf-8")
+    assert readme.render(current) == current, "README.md is stale: run `uv run python -m offline.readme`"
+
+
+def test_every_config_key_and_export_is_documented() -> None:
+    table = readme.config_table()
+    for key in declared_config():
+        assert f"| `{key}` |" in table
+    for key, doc in readme.exported_outputs():
+        assert doc, f"export {key!r} needs a docstring in stack/exports.py"
