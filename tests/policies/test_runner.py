@@ -36,8 +36,8 @@ def test_pack_runs_as_its_own_process_and_is_always_terminated() -> None:
     with pack:
         assert pack.running
         name, version, policies = pack.info()
-        assert (name, version) == ("container-platform-guardrails", "1.0.0")  # version from PulumiPolicy.yaml
-        assert len(policies) == 37
+        assert (name, version) == ("container-platform-guardrails", "1.1.0")  # version from PulumiPolicy.yaml
+        assert len(policies) == len(all_policies())
     assert (pack.running, pack.pid) == (False, None)
 
 
@@ -59,7 +59,7 @@ def test_a_pack_that_cannot_start_fails_with_its_stderr(tmp_path: Path) -> None:
 
 def test_policies_import_without_starting_a_server() -> None:
     names = [p.name for p in all_policies()]
-    assert len(names) == len(set(names)) == 37
+    assert len(names) == len(set(names)) == 83
     assert PACK_NAME == "container-platform-guardrails"
 
 
