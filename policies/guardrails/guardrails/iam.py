@@ -142,6 +142,9 @@ def _no_wildcard_resources(args: ResourceValidationArgs, report: Report) -> None
                 continue
             if "*" not in s.resources:
                 continue
+            if s.not_actions:
+                report(f"{where}, {s.label}: NotAction on Resource '*' grants every other action on every resource.")
+                continue
             unscoped = [a for a in s.actions if not accepted_on_any_resource(a, extra)]
             if unscoped:
                 report(
