@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import pulumi_aws as aws
 
+from components.errors import require
+
 
 @dataclass(frozen=True, kw_only=True)
 class AwsContext:
@@ -24,8 +26,12 @@ class AwsContext:
     dns_suffix: str = "amazonaws.com"
 
     def __post_init__(self) -> None:
-        if not (self.account_id.isdigit() and len(self.account_id) == 12):
-            raise ValueError(f"account_id: {self.account_id!r} is not a 12-digit AWS account ID")
+        require(
+            self.account_id.isdigit() and len(self.account_id) == 12,
+            "account_id",
+            self.account_id,
+            "a 12-digit AWS account ID",
+        )
 
     def arn(self, service: str, resource: str, *, regional: bool = True, in_account: bool = True) -> str:
         """``arn:<partition>:<service>:<region>:<account>:<resource>``."""

@@ -1,10 +1,11 @@
-"""ElastiCache in the isolated subnets: a Valkey/Redis OSS replication group, or a Memcached cluster.
+"""ElastiCache for Valkey or Redis OSS in the isolated subnets: one replication group.
 
-Valkey and Redis OSS get a replication group -- cluster mode disabled (one primary plus replicas) or
-enabled (shards, each a primary plus replicas) -- with TLS, encryption at rest, an AUTH token kept in
-Secrets Manager, Multi-AZ automatic failover whenever replicas exist, RDB snapshots, slow and engine
-logs in CloudWatch, and alarms. Memcached gets a cluster of nodes spread across AZs (no replication,
-no persistence, no AUTH: Memcached has none of these on ElastiCache).
+Cluster mode disabled (one primary plus replicas) or enabled (shards, each a primary plus
+replicas), with TLS, encryption at rest, an AUTH token kept in Secrets Manager, Multi-AZ automatic
+failover whenever replicas exist, RDB snapshots, slow and engine logs in CloudWatch, and alarms.
+Memcached is a different kind of engine (no replication, persistence or AUTH) and has its own
+component, ``components/memcached.py``, as terraform-aws-elasticache splits cluster from
+replication group.
 
 The security group starts with no rules at all: each client (a Fargate service) adds the ingress rule
 on this group from its own task security group, so the graph of who talks to the cache is explicit.
@@ -14,16 +15,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final, Literal, get_args
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.time_windows import overlaps, parse_daily, parse_weekly
+from components.arns import check_kms_key_arn, check_sns_topic_arn
+from components.elasticache_parts import check_placement, create_alarm, create_placement
+from components.errors import InputError, in_range, one_of, require
+from components.log_groups import check_retention
+from components.time_windows import check_windows
 
-CacheEngine = Literal["valkey", "redis", "memcached"]
+CacheEngine = Literal["valkey", "redis"]
+"""Engines of a replication group: Valkey (Redis OSS 7.2 wire-compatible, cheaper nodes) or Redis OSS."""
 EvictionPolicy = Literal[
     "allkeys-lfu",
     "allkeys-lru",
@@ -40,16 +46,13 @@ wants ``allkeys-lfu`` (keep what is read often) or ``allkeys-lru`` (keep what wa
 
 ENGINES: Final = get_args(CacheEngine)
 EVICTION_POLICIES: Final = get_args(EvictionPolicy)
-DEFAULT_PORTS: Final = {"valkey": 6379, "redis": 6379, "memcached": 11211}
+PORT: Final = 6379
 
 MAX_REPLICAS: Final = 5
 """Replicas per shard (node group) that ElastiCache allows."""
 MAX_SHARDS: Final = 500
 """Shards per cluster-mode-enabled replication group (the ceiling with a quota increase; 90 by default)."""
-MAX_MEMCACHED_NODES: Final = 40
 MAX_SNAPSHOT_RETENTION_DAYS: Final = 35
-MEMCACHED_TLS_SINCE: Final = (1, 6, 12)
-"""In-transit encryption for Memcached exists from 1.6.12 on."""
 
 AUTH_TOKEN_LENGTH: Final = 64
 """AUTH tokens may be 16-128 printable characters; 64 letters and digits is ~380 bits."""
@@ -61,18 +64,11 @@ AOF_UNSUPPORTED: Final = (
     "and RDB snapshots (snapshot retention 1-35 days, plus a final snapshot on delete)"
 )
 
-_IDENTIFIER: Final = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
-_VERSION: Final = re.compile(r"^\d+\.\d+(\.\d+)?$")
+IDENTIFIER: Final = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+"""ElastiCache cluster / replication group IDs: lowercase letters, digits, single hyphens."""
+MAX_IDENTIFIER_LENGTH: Final = 40
+_VERSION: Final = re.compile(r"^\d+\.\d+$")
 _REDIS_FAMILIES: Final[dict[tuple[int, ...], str]] = {(6, 2): "redis6.x", (7, 0): "redis7", (7, 1): "redis7"}
-
-
-class UnsupportedVersionError(ValueError):
-    """An engine version this component cannot derive a parameter group family for."""
-
-    def __init__(self, engine: str, version: str, allowed: str) -> None:
-        self.allowed = allowed
-        super().__init__(f"engine_version {version!r} is not supported for {engine}; allowed: {allowed}")
-
 
 SUPPORTED_VERSIONS: Final = {
     "valkey": "7.2, 8.0, 8.1, 8.2 (major.minor; AWS applies the patch releases)",
@@ -80,7 +76,6 @@ SUPPORTED_VERSIONS: Final = {
         "6.2, 7.0, 7.1 (6.2 is the first with engine-log delivery; Redis OSS stops at 7.1 on "
         "ElastiCache, newer releases are Valkey)"
     ),
-    "memcached": "1.6.x with the patch level, e.g. 1.6.22 (1.6.12 or later for in-transit encryption)",
 }
 
 
@@ -88,25 +83,25 @@ def parameter_group_family(engine: str, version: str) -> str:
     """The cache parameter group family for an engine version (CreateCacheParameterGroup's values).
 
     ``valkey 8.x`` -> ``valkey8``, ``valkey 7.2`` -> ``valkey7``, ``redis 7.x`` -> ``redis7``,
-    ``redis 6.2`` -> ``redis6.x``, ``memcached 1.6.x`` -> ``memcached1.6``. Raises
-    UnsupportedVersionError naming the versions that are supported.
+    ``redis 6.2`` -> ``redis6.x``. Raises InputError on ``engine_version`` naming the supported ones.
     """
-    if engine not in SUPPORTED_VERSIONS:
-        raise ValueError(f"engine {engine!r} is not supported; allowed: {', '.join(ENGINES)}")
+    one_of("engine", engine, ENGINES)
     parts = tuple(int(p) for p in version.split(".")) if _VERSION.match(version) else ()
-    if engine == "valkey" and len(parts) == 2 and (parts == (7, 2) or parts[0] == 8):
+    if engine == "valkey" and (parts == (7, 2) or (len(parts) == 2 and parts[0] == 8)):
         return f"valkey{parts[0]}"
     if engine == "redis" and parts in _REDIS_FAMILIES:
         return _REDIS_FAMILIES[parts]
-    if engine == "memcached" and len(parts) == 3 and parts[:2] == (1, 6):
-        return "memcached1.6"
-    raise UnsupportedVersionError(engine, version, SUPPORTED_VERSIONS[engine])
+    raise InputError("engine_version", version, f"for {engine}: {SUPPORTED_VERSIONS[engine]}", refers=("engine",))
 
 
-def memcached_supports_tls(version: str) -> bool:
-    """Whether a Memcached version can encrypt in transit (1.6.12 and later)."""
-    parts = tuple(int(p) for p in version.split("."))
-    return parts >= MEMCACHED_TLS_SINCE
+def check_identifier(setting: str, identifier: str) -> None:
+    """An explicit cluster / replication group ID, as ElastiCache accepts it."""
+    require(
+        1 <= len(identifier) <= MAX_IDENTIFIER_LENGTH and IDENTIFIER.match(identifier) is not None,
+        setting,
+        identifier,
+        f"1-{MAX_IDENTIFIER_LENGTH} lowercase letters, digits and single hyphens, starting with a letter",
+    )
 
 
 def member_cluster_ids(identifier: str, *, cluster_mode: bool, shards: int, replicas: int) -> list[str]:
@@ -126,7 +121,7 @@ class CacheAlarmThresholds:
     """Where the CloudWatch alarms trip (each must hold for three 5-minute periods)."""
 
     cpu_percent: float = 80.0
-    """EngineCPUUtilization (Valkey/Redis: the one engine thread) or CPUUtilization (Memcached)."""
+    """EngineCPUUtilization: the one engine thread."""
     memory_percent: float = 80.0
     """DatabaseMemoryUsagePercentage: share of maxmemory (after reserved memory) in use."""
     evictions_per_period: float = 1000.0
@@ -136,8 +131,106 @@ class CacheAlarmThresholds:
 
 
 @dataclass(frozen=True, kw_only=True)
+class CacheSpec:
+    """What the replication group is: engine, shape, eviction, persistence, windows, keys, logs.
+
+    Plain values only, validated here (the stack settings build this straight from config)."""
+
+    identifier: str
+    """Replication group ID (1-40 lowercase letters, digits, hyphens; starts with a letter).
+    Explicit so member node IDs, alarm dimensions and log group names are known at preview."""
+    engine: CacheEngine
+    """``valkey`` (wire-compatible with Redis OSS 7.2, cheaper nodes) or ``redis``."""
+    engine_version: str
+    """major.minor, e.g. 8.1 (Valkey) or 7.1 (Redis OSS); decides the parameter group family."""
+    node_type: str
+    """Node instance type, ``cache.*``."""
+    cluster_mode: bool
+    """Shard the keyspace over ``shards`` node groups (clients must speak the cluster protocol)."""
+    shards: int
+    """Node groups; more than one needs ``cluster_mode``."""
+    replicas: int
+    """Replicas per shard, 0-5. Any replica turns on automatic failover and Multi-AZ."""
+    eviction_policy: EvictionPolicy
+    """``maxmemory-policy``."""
+    reserved_memory_percent: int
+    """Memory kept back from the dataset for replication buffers, snapshots and the OS."""
+    snapshot_retention_days: int
+    """Days of daily RDB snapshots kept, 0 (off) to 35."""
+    snapshot_window: str
+    """Daily snapshot window (UTC, at least 60 minutes)."""
+    maintenance_window: str
+    """Weekly maintenance window (UTC, at least 60 minutes, not overlapping the snapshot window)."""
+    append_only: bool
+    """AOF persistence. Not available on ElastiCache: ``True`` fails with the reason and the alternative."""
+    kms_key_arn: str | None
+    """Customer-managed KMS key for encryption at rest and for the AUTH token secret (AWS-managed if None)."""
+    log_retention_days: int
+    """Retention of the slow-log and engine-log groups."""
+    alarm_topic_arn: str | None
+    """SNS topic for alarm state changes and ElastiCache events (alarms are created either way)."""
+    final_snapshot: bool
+    """Take a snapshot named ``<identifier>-final`` when the group is deleted."""
+    protect: bool
+    """Pulumi ``protect`` on the replication group: ElastiCache has no deletion protection of its own."""
+    apply_immediately: bool
+    """Apply modifications now instead of in the maintenance window (fine in dev, not in prod)."""
+    alarm_thresholds: CacheAlarmThresholds = field(default_factory=CacheAlarmThresholds)
+    """Where the alarms trip."""
+
+    def __post_init__(self) -> None:
+        require(not self.append_only, "append_only", self.append_only, f"false. {AOF_UNSUPPORTED}")
+        parameter_group_family(self.engine, self.engine_version)
+        check_identifier("identifier", self.identifier)
+        require(self.node_type.startswith("cache."), "node_type", self.node_type, "an ElastiCache node type (cache.*)")
+        one_of("eviction_policy", self.eviction_policy, EVICTION_POLICIES)
+        in_range("reserved_memory_percent", self.reserved_memory_percent, 0, 100)
+        in_range("replicas", self.replicas, 0, MAX_REPLICAS)
+        in_range("shards", self.shards, 1, MAX_SHARDS)
+        require(
+            self.shards == 1 or self.cluster_mode,
+            "shards",
+            self.shards,
+            "1 unless cluster_mode is true (with cluster mode disabled a replication group has one shard)",
+            refers=("cluster_mode",),
+        )
+        in_range("snapshot_retention_days", self.snapshot_retention_days, 0, MAX_SNAPSHOT_RETENTION_DAYS)
+        check_windows(
+            maintenance_setting="maintenance_window",
+            maintenance=self.maintenance_window,
+            backup_setting="snapshot_window",
+            backup=self.snapshot_window,
+            minimum_minutes=60,
+            service="ElastiCache",
+        )
+        check_kms_key_arn("kms_key_arn", self.kms_key_arn)
+        check_retention("log_retention_days", self.log_retention_days)
+        check_sns_topic_arn("alarm_topic_arn", self.alarm_topic_arn)
+
+    # -- derived plain values (structure never hangs off an Output) ---------------------------------
+    @property
+    def automatic_failover(self) -> bool:
+        """A replica to promote exists, or cluster mode (where AWS requires failover on)."""
+        return self.replicas > 0 or self.cluster_mode
+
+    @property
+    def multi_az(self) -> bool:
+        """Replicas placed in other AZs than their primary; needs at least one replica."""
+        return self.replicas > 0
+
+    @property
+    def has_cluster_mode_setting(self) -> bool:
+        """Whether the engine version takes the ClusterMode setting (Valkey 7.2+, Redis OSS 7.0+)."""
+        return self.engine == "valkey" or not self.engine_version.startswith("6.")
+
+    @property
+    def parameter_group_family(self) -> str:
+        return parameter_group_family(self.engine, self.engine_version)
+
+
+@dataclass(frozen=True, kw_only=True)
 class CacheArgs:
-    """Settings for the platform cache."""
+    """Where the replication group lives, and what it is (``spec``)."""
 
     vpc_id: pulumi.Input[str]
     """VPC of the security group."""
@@ -145,172 +238,36 @@ class CacheArgs:
     """Isolated (data) subnets, one per AZ, for the subnet group."""
     availability_zones: Sequence[str]
     """AZ names of ``subnet_ids``, in the same order; nodes are spread over them round-robin."""
-    identifier: str
-    """Replication group / cluster ID (1-40 lowercase letters, digits, hyphens; starts with a letter).
-    Explicit so member node IDs, alarm dimensions and log group names are known at preview."""
-    engine: CacheEngine = "valkey"
-    """``valkey`` (wire-compatible with Redis OSS 7.2, cheaper nodes), ``redis`` or ``memcached``."""
-    engine_version: str = "8.1"
-    """major.minor for Valkey/Redis (e.g. 8.1, 7.1), major.minor.patch for Memcached (e.g. 1.6.22)."""
-    node_type: str = "cache.t4g.micro"
-    """Node instance type, ``cache.*``."""
-    cluster_mode: bool = False
-    """Valkey/Redis: shard the keyspace over ``shards`` node groups (clients must speak cluster protocol)."""
-    shards: int = 1
-    """Valkey/Redis: node groups; more than one needs ``cluster_mode``."""
-    replicas: int = 1
-    """Valkey/Redis: replicas per shard, 0-5. Any replica turns on automatic failover and Multi-AZ."""
-    memcached_nodes: int = 2
-    """Memcached: nodes, 1-40; two or more are spread across AZs (cross-az)."""
-    eviction_policy: EvictionPolicy = "allkeys-lfu"
-    """Valkey/Redis ``maxmemory-policy``."""
-    reserved_memory_percent: int = 25
-    """Valkey/Redis: memory kept back from the dataset for replication buffers, snapshots and the OS."""
-    snapshot_retention_days: int = 1
-    """Valkey/Redis: days of daily RDB snapshots kept, 0 (off) to 35."""
-    snapshot_window: str = "03:00-04:00"
-    """Valkey/Redis: daily snapshot window (UTC, at least 60 minutes)."""
-    maintenance_window: str = "sun:05:00-sun:06:00"
-    """Weekly maintenance window (UTC, at least 60 minutes, not overlapping the snapshot window)."""
-    final_snapshot: bool = False
-    """Valkey/Redis: take a snapshot named ``<identifier>-final`` when the group is deleted."""
-    append_only: bool = False
-    """AOF persistence. Not available on ElastiCache: ``True`` fails with the reason and the alternative."""
-    kms_key_arn: str | None = None
-    """Customer-managed KMS key for encryption at rest and for the AUTH token secret (AWS-managed if None)."""
-    log_retention_days: int = 30
-    """Retention of the slow-log and engine-log groups."""
-    alarm_topic_arn: str | None = None
-    """SNS topic for alarm state changes and ElastiCache events (alarms are created either way)."""
-    alarm_thresholds: CacheAlarmThresholds = CacheAlarmThresholds()
-    """Where the alarms trip."""
-    protect: bool = False
-    """Pulumi ``protect`` on the replication group/cluster: ElastiCache has no deletion protection of its own."""
-    apply_immediately: bool = False
-    """Apply modifications now instead of in the maintenance window (fine in dev, not in prod)."""
+    spec: CacheSpec
 
     def __post_init__(self) -> None:
-        if self.append_only:
-            raise ValueError(f"append_only: True is not possible. {AOF_UNSUPPORTED}")
-        if self.engine not in ENGINES:
-            raise ValueError(f"engine: {self.engine!r}; allowed: {', '.join(ENGINES)}")
-        parameter_group_family(self.engine, self.engine_version)
-        if not (1 <= len(self.identifier) <= 40 and _IDENTIFIER.match(self.identifier)):
-            raise ValueError(
-                f"identifier: {self.identifier!r}; allowed: 1-40 lowercase letters, digits and single "
-                "hyphens, starting with a letter"
-            )
-        if not self.node_type.startswith("cache."):
-            raise ValueError(f"node_type: {self.node_type!r}; allowed: an ElastiCache node type (cache.*)")
-        if len(self.subnet_ids) != len(self.availability_zones) or not self.subnet_ids:
-            raise ValueError(
-                f"subnet_ids: {len(self.subnet_ids)} given for {len(self.availability_zones)} "
-                "availability_zones; one subnet per AZ is required"
-            )
-        if self.eviction_policy not in EVICTION_POLICIES:
-            raise ValueError(f"eviction_policy: {self.eviction_policy!r}; allowed: {', '.join(EVICTION_POLICIES)}")
-        if not 0 <= self.reserved_memory_percent <= 100:
-            raise ValueError(f"reserved_memory_percent: {self.reserved_memory_percent}; allowed: 0 to 100")
-        try:
-            maintenance = parse_weekly(self.maintenance_window, minimum_minutes=60)
-        except ValueError as error:
-            raise ValueError(f"maintenance_window: {error}") from None
-        if self.engine == "memcached":
-            self._check_memcached()
-            return
-        if not 0 <= self.replicas <= MAX_REPLICAS:
-            raise ValueError(f"replicas: {self.replicas}; allowed: 0 to {MAX_REPLICAS} per shard")
-        if not 1 <= self.shards <= MAX_SHARDS:
-            raise ValueError(f"shards: {self.shards}; allowed: 1 to {MAX_SHARDS}")
-        if self.shards > 1 and not self.cluster_mode:
-            raise ValueError(
-                f"shards: {self.shards} needs cluster_mode=True; with cluster mode disabled a "
-                "replication group has exactly one shard (allowed: 1)"
-            )
-        if not 0 <= self.snapshot_retention_days <= MAX_SNAPSHOT_RETENTION_DAYS:
-            raise ValueError(
-                f"snapshot_retention_days: {self.snapshot_retention_days}; allowed: 0 (off) to "
-                f"{MAX_SNAPSHOT_RETENTION_DAYS}"
-            )
-        try:
-            snapshots = parse_daily(self.snapshot_window, minimum_minutes=60)
-        except ValueError as error:
-            raise ValueError(f"snapshot_window: {error}") from None
-        if overlaps(maintenance, snapshots):
-            raise ValueError(
-                f"maintenance_window: {self.maintenance_window!r} overlaps snapshot_window "
-                f"{self.snapshot_window!r}; ElastiCache requires them apart"
-            )
-
-    def _check_memcached(self) -> None:
-        # Settings that only exist for Valkey/Redis are refused rather than silently ignored.
-        problems = [
-            (self.cluster_mode, "cluster_mode: True", "False (Memcached shards on the client side)"),
-            (self.shards != 1, f"shards: {self.shards}", "1 (use memcached_nodes)"),
-            (self.replicas != 0, f"replicas: {self.replicas}", "0 (Memcached has no replication)"),
-            (
-                self.snapshot_retention_days != 0,
-                f"snapshot_retention_days: {self.snapshot_retention_days}",
-                "0 (Memcached keeps nothing on disk)",
-            ),
-            (self.final_snapshot, "final_snapshot: True", "False (Memcached has no snapshots)"),
-        ]
-        for bad, what, allowed in problems:
-            if bad:
-                raise ValueError(f"{what} is not possible with engine='memcached'; allowed: {allowed}")
-        if not 1 <= self.memcached_nodes <= MAX_MEMCACHED_NODES:
-            raise ValueError(f"memcached_nodes: {self.memcached_nodes}; allowed: 1 to {MAX_MEMCACHED_NODES}")
-
-    # -- derived plain values (structure never hangs off an Output) ---------------------------------
-    @property
-    def is_memcached(self) -> bool:
-        return self.engine == "memcached"
-
-    @property
-    def automatic_failover(self) -> bool:
-        """A replica to promote exists, or cluster mode (where AWS requires failover on)."""
-        return not self.is_memcached and (self.replicas > 0 or self.cluster_mode)
-
-    @property
-    def multi_az(self) -> bool:
-        """Replicas placed in other AZs than their primary; needs at least one replica."""
-        return not self.is_memcached and self.replicas > 0
-
-    @property
-    def has_cluster_mode_setting(self) -> bool:
-        """Whether the engine version takes the ClusterMode setting (Valkey 7.2+, Redis OSS 7.0+)."""
-        return self.engine == "valkey" or (self.engine == "redis" and not self.engine_version.startswith("6."))
-
-    @property
-    def tls(self) -> bool:
-        return not self.is_memcached or memcached_supports_tls(self.engine_version)
+        check_placement(self.subnet_ids, self.availability_zones)
 
 
 class Cache(pulumi.ComponentResource):
-    """An ElastiCache replication group (Valkey/Redis OSS) or cluster (Memcached) with its subnet
-    group, parameter group, security group (no rules: clients add theirs), AUTH secret, log groups
-    and alarms."""
+    """An ElastiCache replication group (Valkey or Redis OSS) with its subnet group, parameter group,
+    security group (no rules: clients add theirs), AUTH secret, log groups and alarms."""
 
     security_group_id: pulumi.Output[str]
     """Security group of the nodes. It has no rules; each client adds ingress from its own group."""
     port: int
-    """Port the nodes listen on (6379 Valkey/Redis, 11211 Memcached)."""
+    """Port the nodes listen on (6379)."""
     primary_endpoint: pulumi.Output[str]
-    """Host to write to: the primary endpoint, or the configuration endpoint in cluster mode/Memcached."""
+    """Host to write to: the primary endpoint, or the configuration endpoint in cluster mode."""
     reader_endpoint: pulumi.Output[str]
     """Host for reads spread over replicas; the same as ``primary_endpoint`` where there is none."""
     configuration_endpoint: pulumi.Output[str] | None
-    """Cluster discovery host (cluster mode and Memcached); None for cluster mode disabled."""
+    """Cluster discovery host (cluster mode); None for cluster mode disabled."""
     tls_enabled: bool
-    """Whether clients must connect with TLS."""
-    auth_secret_arn: pulumi.Output[str] | None
-    """Secrets Manager secret whose SecretString is the AUTH token (None for Memcached: no AUTH)."""
+    """Whether clients must connect with TLS (always)."""
+    auth_secret_arn: pulumi.Output[str]
+    """Secrets Manager secret whose SecretString is the AUTH token."""
     auth_secret_kms_key_arn: str | None
     """Customer-managed key encrypting that secret; readers need kms:Decrypt on it (None: AWS-managed)."""
     cluster_mode: bool
     """Whether clients must use the cluster protocol."""
     engine: str
-    """valkey, redis or memcached."""
+    """valkey or redis."""
     engine_version: str
     """Requested engine version."""
     parameter_group_name: pulumi.Output[str]
@@ -324,51 +281,52 @@ class Cache(pulumi.ComponentResource):
     node_ids: list[str]
     """Cache cluster (node) IDs, as used in CloudWatch dimensions."""
     arn: pulumi.Output[str]
-    """ARN of the replication group or cluster."""
+    """ARN of the replication group."""
 
     def __init__(self, name: str, args: CacheArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("platform:cache:Cache", name, None, opts)
         self._name = name
         self._args = args
+        spec = args.spec
         child = pulumi.ResourceOptions(parent=self)
 
-        self.engine = args.engine
-        self.engine_version = args.engine_version
-        self.port = DEFAULT_PORTS[args.engine]
-        self.cluster_mode = args.cluster_mode
-        self.tls_enabled = args.tls
-        self.automatic_failover = args.automatic_failover
-        self.multi_az = args.multi_az
-        self.parameter_group_family = parameter_group_family(args.engine, args.engine_version)
+        self.engine = spec.engine
+        self.engine_version = spec.engine_version
+        self.port = PORT
+        self.cluster_mode = spec.cluster_mode
+        self.tls_enabled = True
+        self.automatic_failover = spec.automatic_failover
+        self.multi_az = spec.multi_az
+        self.parameter_group_family = spec.parameter_group_family
 
-        sg = aws.ec2.SecurityGroup(
-            f"{name}-sg",
+        placement = create_placement(
+            name,
             vpc_id=args.vpc_id,
-            description=f"ElastiCache {args.engine} {args.identifier}: clients add their own ingress",
-            tags={"Name": f"{name}-sg"},
-            opts=child,
+            subnet_ids=args.subnet_ids,
+            description=f"ElastiCache {spec.engine} {spec.identifier}",
+            identifier=spec.identifier,
+            parent=self,
         )
-        self.security_group_id = sg.id
-
-        subnet_group = aws.elasticache.SubnetGroup(
-            f"{name}-subnets",
-            subnet_ids=list(args.subnet_ids),
-            description=f"Isolated subnets of {args.identifier}",
-            opts=child,
-        )
+        self.security_group_id = placement.security_group.id
         parameter_group = aws.elasticache.ParameterGroup(
             f"{name}-params",
             family=self.parameter_group_family,
-            description=f"{args.engine} {args.engine_version} settings of {args.identifier}",
-            parameters=self._parameters(),
+            description=f"{spec.engine} {spec.engine_version} settings of {spec.identifier}",
+            parameters=[
+                aws.elasticache.ParameterGroupParameterArgs(name="maxmemory-policy", value=spec.eviction_policy),
+                aws.elasticache.ParameterGroupParameterArgs(
+                    name="reserved-memory-percent", value=str(spec.reserved_memory_percent)
+                ),
+                # Must match the replication group's mode, or ElastiCache refuses the group.
+                aws.elasticache.ParameterGroupParameterArgs(
+                    name="cluster-enabled", value="yes" if spec.cluster_mode else "no"
+                ),
+            ],
             opts=child,
         )
         self.parameter_group_name = parameter_group.name
 
-        if args.is_memcached:
-            self._create_memcached(sg, subnet_group, parameter_group)
-        else:
-            self._create_replication_group(sg, subnet_group, parameter_group)
+        self._create_replication_group(placement.security_group, placement.subnet_group, parameter_group)
         self._create_alarms()
 
         self.register_outputs(
@@ -386,30 +344,13 @@ class Cache(pulumi.ComponentResource):
             }
         )
 
-    def _parameters(self) -> list[aws.elasticache.ParameterGroupParameterArgs]:
-        args = self._args
-        if args.is_memcached:
-            # Memcached evicts LRU and has no persistence; its defaults need no change here.
-            return []
-        return [
-            aws.elasticache.ParameterGroupParameterArgs(name="maxmemory-policy", value=args.eviction_policy),
-            aws.elasticache.ParameterGroupParameterArgs(
-                name="reserved-memory-percent", value=str(args.reserved_memory_percent)
-            ),
-            # Must match the replication group's mode, or ElastiCache refuses the group.
-            aws.elasticache.ParameterGroupParameterArgs(
-                name="cluster-enabled", value="yes" if args.cluster_mode else "no"
-            ),
-        ]
-
-    # -- Valkey / Redis OSS -------------------------------------------------------------------------
     def _create_replication_group(
         self,
         sg: aws.ec2.SecurityGroup,
         subnet_group: aws.elasticache.SubnetGroup,
         parameter_group: aws.elasticache.ParameterGroup,
     ) -> None:
-        name, args = self._name, self._args
+        name, args, spec = self._name, self._args, self._args.spec
         child = pulumi.ResourceOptions(parent=self)
 
         # Letters and digits only: the token also travels inside redis:// URLs and shell commands,
@@ -425,67 +366,67 @@ class Cache(pulumi.ComponentResource):
         )
         secret = aws.secretsmanager.Secret(
             f"{name}-auth-secret",
-            name=f"{args.identifier}/cache-auth-token",
-            description=f"AUTH token of ElastiCache {args.engine} {args.identifier} (SecretString is the token)",
-            kms_key_id=args.kms_key_arn,
+            name=f"{spec.identifier}/cache-auth-token",
+            description=f"AUTH token of ElastiCache {spec.engine} {spec.identifier} (SecretString is the token)",
+            kms_key_id=spec.kms_key_arn,
             # A fixed name cannot be reused while a deleted secret waits out its recovery window.
-            recovery_window_in_days=30 if args.protect else 0,
+            recovery_window_in_days=30 if spec.protect else 0,
             opts=child,
         )
         aws.secretsmanager.SecretVersion(
             f"{name}-auth-secret-value", secret_id=secret.id, secret_string=token.result, opts=child
         )
         self.auth_secret_arn = secret.arn
-        self.auth_secret_kms_key_arn = args.kms_key_arn
+        self.auth_secret_kms_key_arn = spec.kms_key_arn
 
         log_groups = {
             log_type: aws.cloudwatch.LogGroup(
                 f"{name}-{log_type}",
-                name=f"/aws/elasticache/{args.identifier}/{log_type}",
-                retention_in_days=args.log_retention_days,
+                name=f"/aws/elasticache/{spec.identifier}/{log_type}",
+                retention_in_days=spec.log_retention_days,
                 opts=child,
             )
             for log_type in ("slow-log", "engine-log")
         }
 
-        nodes = args.replicas + 1
+        nodes = spec.replicas + 1
         azs = list(args.availability_zones)
-        mode = "cluster" if args.cluster_mode else "primary/replica"
+        mode = "cluster" if spec.cluster_mode else "primary/replica"
         group = aws.elasticache.ReplicationGroup(
             f"{name}-group",
-            replication_group_id=args.identifier,
-            description=f"{args.engine} {args.engine_version} cache ({mode})",
-            engine=args.engine,
-            engine_version=args.engine_version,
-            node_type=args.node_type,
+            replication_group_id=spec.identifier,
+            description=f"{spec.engine} {spec.engine_version} cache ({mode})",
+            engine=spec.engine,
+            engine_version=spec.engine_version,
+            node_type=spec.node_type,
             port=self.port,
             # The ClusterMode setting exists from Valkey 7.2 / Redis OSS 7.0 on; for Redis 6.2 the
             # parameter group's cluster-enabled and the shard count decide the mode on their own.
-            cluster_mode=("enabled" if args.cluster_mode else "disabled") if args.has_cluster_mode_setting else None,
+            cluster_mode=("enabled" if spec.cluster_mode else "disabled") if spec.has_cluster_mode_setting else None,
             # Cluster mode: shards x (primary + replicas). Disabled: one primary + replicas, the
             # primary in the first AZ and replicas round-robin over the others.
-            num_node_groups=args.shards if args.cluster_mode else None,
-            replicas_per_node_group=args.replicas if args.cluster_mode else None,
-            num_cache_clusters=None if args.cluster_mode else nodes,
-            preferred_cache_cluster_azs=None if args.cluster_mode else [azs[i % len(azs)] for i in range(nodes)],
+            num_node_groups=spec.shards if spec.cluster_mode else None,
+            replicas_per_node_group=spec.replicas if spec.cluster_mode else None,
+            num_cache_clusters=None if spec.cluster_mode else nodes,
+            preferred_cache_cluster_azs=None if spec.cluster_mode else [azs[i % len(azs)] for i in range(nodes)],
             parameter_group_name=parameter_group.name,
             subnet_group_name=subnet_group.name,
             security_group_ids=[sg.id],
-            automatic_failover_enabled=args.automatic_failover,
-            multi_az_enabled=args.multi_az,
+            automatic_failover_enabled=spec.automatic_failover,
+            multi_az_enabled=spec.multi_az,
             transit_encryption_enabled=True,
             at_rest_encryption_enabled=True,
-            kms_key_id=args.kms_key_arn,
+            kms_key_id=spec.kms_key_arn,
             auth_token=token.result,
             # ROTATE keeps the old token valid next to a new one until tasks have restarted with it.
             auth_token_update_strategy="ROTATE",  # noqa: S106 (a strategy name, not a secret)
-            snapshot_retention_limit=args.snapshot_retention_days,
-            snapshot_window=args.snapshot_window,
-            final_snapshot_identifier=f"{args.identifier}-final" if args.final_snapshot else None,
-            maintenance_window=args.maintenance_window,
+            snapshot_retention_limit=spec.snapshot_retention_days,
+            snapshot_window=spec.snapshot_window,
+            final_snapshot_identifier=f"{spec.identifier}-final" if spec.final_snapshot else None,
+            maintenance_window=spec.maintenance_window,
             auto_minor_version_upgrade=True,
-            apply_immediately=args.apply_immediately,
-            notification_topic_arn=args.alarm_topic_arn,
+            apply_immediately=spec.apply_immediately,
+            notification_topic_arn=spec.alarm_topic_arn,
             log_delivery_configurations=[
                 aws.elasticache.ReplicationGroupLogDeliveryConfigurationArgs(
                     destination=log_group.name,
@@ -497,7 +438,7 @@ class Cache(pulumi.ComponentResource):
             ],
             opts=pulumi.ResourceOptions(
                 parent=self,
-                protect=args.protect,
+                protect=spec.protect,
                 # The ID is explicit (alarms and logs are keyed on it), so a replacement must delete
                 # the old group first; protect keeps that from happening by accident in prod.
                 delete_before_replace=True,
@@ -506,9 +447,9 @@ class Cache(pulumi.ComponentResource):
         )
         self.arn = group.arn
         self.node_ids = member_cluster_ids(
-            args.identifier, cluster_mode=args.cluster_mode, shards=args.shards, replicas=args.replicas
+            spec.identifier, cluster_mode=spec.cluster_mode, shards=spec.shards, replicas=spec.replicas
         )
-        if args.cluster_mode:
+        if spec.cluster_mode:
             self.configuration_endpoint = group.configuration_endpoint_address
             self.primary_endpoint = group.configuration_endpoint_address
             self.reader_endpoint = group.configuration_endpoint_address
@@ -517,129 +458,55 @@ class Cache(pulumi.ComponentResource):
             self.primary_endpoint = group.primary_endpoint_address
             self.reader_endpoint = group.reader_endpoint_address
 
-    # -- Memcached ----------------------------------------------------------------------------------
-    def _create_memcached(
-        self,
-        sg: aws.ec2.SecurityGroup,
-        subnet_group: aws.elasticache.SubnetGroup,
-        parameter_group: aws.elasticache.ParameterGroup,
-    ) -> None:
-        name, args = self._name, self._args
-        azs = list(args.availability_zones)
-        nodes = args.memcached_nodes
-        cluster = aws.elasticache.Cluster(
-            f"{name}-cluster",
-            cluster_id=args.identifier,
-            engine="memcached",
-            engine_version=args.engine_version,
-            node_type=args.node_type,
-            num_cache_nodes=nodes,
-            az_mode="cross-az" if nodes > 1 else "single-az",
-            preferred_availability_zones=[azs[i % len(azs)] for i in range(nodes)],
-            port=self.port,
-            parameter_group_name=parameter_group.name,
-            subnet_group_name=subnet_group.name,
-            security_group_ids=[sg.id],
-            transit_encryption_enabled=args.tls,
-            maintenance_window=args.maintenance_window,
-            apply_immediately=args.apply_immediately,
-            notification_topic_arn=args.alarm_topic_arn,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, delete_before_replace=True),
-        )
-        self.arn = cluster.arn
-        # Memcached has no AUTH on ElastiCache: the security group is the only access control.
-        self.auth_secret_arn = None
-        self.auth_secret_kms_key_arn = None
-        self.node_ids = [args.identifier]
-        self.configuration_endpoint = cluster.cluster_address
-        self.primary_endpoint = cluster.cluster_address
-        self.reader_endpoint = cluster.cluster_address
-
-    # -- alarms -------------------------------------------------------------------------------------
     def _create_alarms(self) -> None:
-        name, args = self._name, self._args
-        limits = args.alarm_thresholds
-        actions = [args.alarm_topic_arn] if args.alarm_topic_arn else []
+        name, spec = self._name, self._args.spec
+        limits = spec.alarm_thresholds
 
         def alarm(
-            role: str,
-            metric: str,
-            threshold: float,
-            dimensions: dict[str, str],
-            *,
-            statistic: str = "Average",
-            description: str,
+            role: str, metric: str, threshold: float, node: str, *, description: str, statistic: str = "Average"
         ) -> None:
-            aws.cloudwatch.MetricAlarm(
+            create_alarm(
                 f"{name}-{role}",
-                namespace="AWS/ElastiCache",
-                metric_name=metric,
-                dimensions=dimensions,
-                statistic=statistic,
-                period=300,
-                evaluation_periods=3,
-                datapoints_to_alarm=3,
-                comparison_operator="GreaterThanThreshold",
+                metric=metric,
                 threshold=threshold,
-                treat_missing_data="notBreaching",
-                alarm_description=description,
-                alarm_actions=actions,
-                ok_actions=actions,
-                opts=pulumi.ResourceOptions(parent=self),
+                dimensions={"CacheClusterId": node},
+                statistic=statistic,
+                description=description,
+                alarm_topic_arn=spec.alarm_topic_arn,
+                parent=self,
             )
 
-        if args.is_memcached:
-            for n in range(1, args.memcached_nodes + 1):
-                dims = {"CacheClusterId": args.identifier, "CacheNodeId": f"{n:04d}"}
-                alarm(
-                    f"cpu-{n:04d}",
-                    "CPUUtilization",
-                    limits.cpu_percent,
-                    dims,
-                    description=f"Memcached {args.identifier} node {n:04d}: CPU above {limits.cpu_percent}%",
-                )
-                alarm(
-                    f"evictions-{n:04d}",
-                    "Evictions",
-                    limits.evictions_per_period,
-                    dims,
-                    statistic="Sum",
-                    description=f"Memcached {args.identifier} node {n:04d}: evicting fast; too small",
-                )
-            return
-
         for node in self.node_ids:
-            dims = {"CacheClusterId": node}
-            suffix = node.removeprefix(f"{args.identifier}-")
+            suffix = node.removeprefix(f"{spec.identifier}-")
             alarm(
                 f"engine-cpu-{suffix}",
                 "EngineCPUUtilization",
                 limits.cpu_percent,
-                dims,
+                node,
                 description=f"{node}: engine thread above {limits.cpu_percent}% CPU",
             )
             alarm(
                 f"memory-{suffix}",
                 "DatabaseMemoryUsagePercentage",
                 limits.memory_percent,
-                dims,
+                node,
                 description=f"{node}: above {limits.memory_percent}% of maxmemory",
             )
             alarm(
                 f"evictions-{suffix}",
                 "Evictions",
                 limits.evictions_per_period,
-                dims,
+                node,
                 statistic="Sum",
-                description=f"{node}: evicting fast ({args.eviction_policy}); the cache is too small",
+                description=f"{node}: evicting fast ({spec.eviction_policy}); the cache is too small",
             )
-            if args.replicas > 0:
+            if spec.replicas > 0:
                 # Only replicas publish ReplicationLag; on the current primary it is simply missing.
                 alarm(
                     f"replication-lag-{suffix}",
                     "ReplicationLag",
                     limits.replication_lag_seconds,
-                    dims,
+                    node,
                     statistic="Maximum",
                     description=f"{node}: replica more than {limits.replication_lag_seconds}s behind",
                 )

@@ -6,12 +6,14 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 import pulumi
 import pulumi_aws as aws
 
 from components.aws_context import AwsContext
+from components.errors import in_range, one_of, require
+from components.log_groups import check_retention
 
 ContainerInsights = Literal["enhanced", "enabled", "disabled"]
 CapacityProviderName = Literal["FARGATE", "FARGATE_SPOT"]
@@ -32,55 +34,97 @@ class CapacityProviderShare:
     """Tasks always placed on this provider first (0-100000; only one provider may have a base)."""
 
     def __post_init__(self) -> None:
-        if self.provider not in ("FARGATE", "FARGATE_SPOT"):
-            raise ValueError(f"capacity provider: {self.provider!r}; allowed: FARGATE, FARGATE_SPOT")
-        if not 0 <= self.weight <= 1000:
-            raise ValueError(f"capacity provider {self.provider}.weight: {self.weight}; allowed: 0 to 1000")
-        if not 0 <= self.base <= 100_000:
-            raise ValueError(f"capacity provider {self.provider}.base: {self.base}; allowed: 0 to 100000")
+        one_of("provider", self.provider, get_args(CapacityProviderName))
+        in_range(f"{self.provider}.weight", self.weight, 0, 1000)
+        in_range(f"{self.provider}.base", self.base, 0, 100_000, "tasks")
 
 
 def validate_strategy(strategy: Sequence[CapacityProviderShare]) -> None:
     """The rules ECS applies to a capacity provider strategy, checked before anything is created."""
-    if not strategy:
-        raise ValueError("capacity_provider_strategy: at least one provider is required")
+    setting = "capacity_provider_strategy"
     providers = [s.provider for s in strategy]
-    if len(set(providers)) != len(providers):
-        raise ValueError(f"capacity_provider_strategy: duplicate providers in {providers}")
+    require(bool(strategy), setting, providers, "at least one capacity provider")
+    require(len(set(providers)) == len(providers), setting, providers, "each provider at most once")
     with_base = [s.provider for s in strategy if s.base > 0]
-    if len(with_base) > 1:
-        raise ValueError(f"capacity_provider_strategy: only one provider may have a base; {', '.join(with_base)} do")
-    if not any(s.weight > 0 for s in strategy):
-        raise ValueError("capacity_provider_strategy: at least one provider needs a weight above 0")
+    require(len(with_base) <= 1, setting, with_base, "a base on one provider at most")
+    require(any(s.weight > 0 for s in strategy), setting, providers, "at least one provider with a weight above 0")
+
+
+@dataclass(frozen=True, kw_only=True)
+class FargateCapacity:
+    """How tasks split between Fargate on-demand and Fargate Spot: a base on on-demand, then weights."""
+
+    base_tasks: int
+    """Tasks always on on-demand Fargate first (0-100000)."""
+    on_demand_weight: int
+    """Share of the remaining tasks on FARGATE (0-1000)."""
+    spot_weight: int
+    """Share of the remaining tasks on FARGATE_SPOT (0-1000; up to ~70% cheaper, reclaimable)."""
+
+    def __post_init__(self) -> None:
+        in_range("base_tasks", self.base_tasks, 0, 100_000, "tasks")
+        in_range("on_demand_weight", self.on_demand_weight, 0, 1000)
+        in_range("spot_weight", self.spot_weight, 0, 1000)
+        require(
+            self.on_demand_weight > 0 or self.spot_weight > 0,
+            "on_demand_weight",
+            self.on_demand_weight,
+            "above 0 when spot_weight is 0 too (no provider would take tasks)",
+            refers=("spot_weight",),
+        )
+
+    @property
+    def strategy(self) -> tuple[CapacityProviderShare, ...]:
+        shares = []
+        if self.base_tasks or self.on_demand_weight:
+            shares.append(CapacityProviderShare(provider="FARGATE", base=self.base_tasks, weight=self.on_demand_weight))
+        if self.spot_weight:
+            shares.append(CapacityProviderShare(provider="FARGATE_SPOT", weight=self.spot_weight))
+        return tuple(shares)
+
+
+@dataclass(frozen=True, kw_only=True)
+class EcsClusterSpec:
+    """What the cluster is: its names, metrics and capacity. Plain values, validated."""
+
+    cluster_name: str
+    """Name of the cluster (explicit, so service and scaling IDs are known at preview)."""
+    namespace_name: str
+    """Private DNS namespace for service discovery, e.g. ``dev.platform.internal``."""
+    container_insights: ContainerInsights
+    """``enhanced`` adds task- and container-level metrics (prod); ``enabled`` is cluster/service level."""
+    capacity_provider_strategy: Sequence[CapacityProviderShare]
+    """Default strategy for services that do not set their own (e.g. ``FargateCapacity(...).strategy``)."""
+    log_retention_days: int
+    """Retention of the ECS Exec audit log group."""
+
+    def __post_init__(self) -> None:
+        require(
+            _CLUSTER_NAME.match(self.cluster_name) is not None,
+            "cluster_name",
+            self.cluster_name,
+            "1-255 of letters, digits, '-' and '_'",
+        )
+        require(
+            _DNS_NAME.match(self.namespace_name) is not None,
+            "namespace_name",
+            self.namespace_name,
+            "a DNS name (e.g. app.internal)",
+        )
+        one_of("container_insights", self.container_insights, get_args(ContainerInsights))
+        validate_strategy(self.capacity_provider_strategy)
+        check_retention("log_retention_days", self.log_retention_days)
 
 
 @dataclass(frozen=True, kw_only=True)
 class EcsClusterArgs:
-    """Settings for the ECS cluster."""
+    """Where the cluster's namespace lives, and what the cluster is (``spec``)."""
 
     context: AwsContext
     """Account, region and partition (plain values)."""
     vpc_id: pulumi.Input[str]
     """VPC of the Cloud Map private DNS namespace."""
-    cluster_name: str
-    """Name of the cluster (explicit, so service and scaling IDs are known at preview)."""
-    namespace_name: str
-    """Private DNS namespace for service discovery, e.g. ``dev.platform.internal``."""
-    container_insights: ContainerInsights = "enabled"
-    """``enhanced`` adds task- and container-level metrics (prod); ``enabled`` is cluster/service level."""
-    capacity_provider_strategy: Sequence[CapacityProviderShare] = (CapacityProviderShare(provider="FARGATE"),)
-    """Default strategy for services that do not set their own."""
-    log_retention_days: int = 30
-    """Retention of the ECS Exec audit log group."""
-
-    def __post_init__(self) -> None:
-        if not _CLUSTER_NAME.match(self.cluster_name):
-            raise ValueError(f"cluster_name: {self.cluster_name!r}; allowed: 1-255 of letters, digits, '-' and '_'")
-        if not _DNS_NAME.match(self.namespace_name):
-            raise ValueError(f"namespace_name: {self.namespace_name!r} is not a DNS name (e.g. app.internal)")
-        if self.container_insights not in ("enhanced", "enabled", "disabled"):
-            raise ValueError(f"container_insights: {self.container_insights!r}; allowed: enhanced, enabled, disabled")
-        validate_strategy(self.capacity_provider_strategy)
+    spec: EcsClusterSpec
 
 
 class EcsCluster(pulumi.ComponentResource):
@@ -117,36 +161,36 @@ class EcsCluster(pulumi.ComponentResource):
         super().__init__("platform:ecs:EcsCluster", name, None, opts)
         ctx = args.context
         child = pulumi.ResourceOptions(parent=self)
-        self.cluster_name = args.cluster_name
-        self.capacity_provider_strategy = tuple(args.capacity_provider_strategy)
-        self.namespace_name = args.namespace_name
+        self.cluster_name = args.spec.cluster_name
+        self.capacity_provider_strategy = tuple(args.spec.capacity_provider_strategy)
+        self.namespace_name = args.spec.namespace_name
 
         key = aws.kms.Key(
             f"{name}-exec-key",
-            description=f"ECS Exec sessions and task logs of cluster {args.cluster_name}",
+            description=f"ECS Exec sessions and task logs of cluster {args.spec.cluster_name}",
             enable_key_rotation=True,
             deletion_window_in_days=30,
             policy=json.dumps(_key_policy(ctx)),
             opts=child,
         )
-        self.exec_kms_key_alias = f"alias/{args.cluster_name}-exec"
+        self.exec_kms_key_alias = f"alias/{args.spec.cluster_name}-exec"
         aws.kms.Alias(f"{name}-exec-key-alias", name=self.exec_kms_key_alias, target_key_id=key.key_id, opts=child)
         self.exec_kms_key_arn = key.arn
 
-        self.exec_log_group_name = f"/aws/ecs/{args.cluster_name}/exec"
+        self.exec_log_group_name = f"/aws/ecs/{args.spec.cluster_name}/exec"
         self.exec_log_group_arn = ctx.arn("logs", f"log-group:{self.exec_log_group_name}")
         exec_logs = aws.cloudwatch.LogGroup(
             f"{name}-exec-logs",
             name=self.exec_log_group_name,
-            retention_in_days=args.log_retention_days,
+            retention_in_days=args.spec.log_retention_days,
             kms_key_id=key.arn,
             opts=child,
         )
 
         cluster = aws.ecs.Cluster(
             f"{name}-cluster",
-            name=args.cluster_name,
-            settings=[aws.ecs.ClusterSettingArgs(name="containerInsights", value=args.container_insights)],
+            name=args.spec.cluster_name,
+            settings=[aws.ecs.ClusterSettingArgs(name="containerInsights", value=args.spec.container_insights)],
             configuration=aws.ecs.ClusterConfigurationArgs(
                 execute_command_configuration=aws.ecs.ClusterConfigurationExecuteCommandConfigurationArgs(
                     kms_key_id=key.arn,
@@ -169,16 +213,16 @@ class EcsCluster(pulumi.ComponentResource):
                 aws.ecs.ClusterCapacityProvidersDefaultCapacityProviderStrategyArgs(
                     capacity_provider=s.provider, weight=s.weight, base=s.base
                 )
-                for s in args.capacity_provider_strategy
+                for s in args.spec.capacity_provider_strategy
             ],
             opts=child,
         )
 
         namespace = aws.servicediscovery.PrivateDnsNamespace(
             f"{name}-namespace",
-            name=args.namespace_name,
+            name=args.spec.namespace_name,
             vpc=args.vpc_id,
-            description=f"Service discovery for cluster {args.cluster_name}",
+            description=f"Service discovery for cluster {args.spec.cluster_name}",
             opts=child,
         )
         self.namespace_id = namespace.id

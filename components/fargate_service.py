@@ -32,13 +32,17 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal, NamedTuple
+from typing import Any, Final, Literal, NamedTuple, get_args
 
 import pulumi
 import pulumi_aws as aws
+from platform_contracts import fargate_service as fargate_contract
+from platform_contracts.fargate_service import is_secret_name
 
 from components.aws_context import AwsContext
 from components.ecs_cluster import CapacityProviderShare, validate_strategy
+from components.errors import at_least, in_range, one_of, require
+from components.log_groups import check_retention
 
 CpuArchitecture = Literal["X86_64", "ARM64"]
 
@@ -54,9 +58,8 @@ FARGATE_MEMORY_BY_CPU: Final[dict[int, tuple[int, ...]]] = {
     16384: tuple(range(32768, 122880 + 1, 8192)),
 }
 
-# Environment names that must come from `secrets`, never plain `environment` (which is readable by
-# anyone who can describe the task definition).
-_SECRET_LOOKING: Final = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_KEY|API_KEY|ACCESS_KEY|CREDENTIAL)")
+# Environment names that must come from `secrets` (``is_secret_name``), never plain `environment`,
+# which anyone who can describe the task definition reads.
 _ENV_NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
 _SERVICE_NAME: Final = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 _ECR_IMAGE: Final = re.compile(
@@ -66,12 +69,11 @@ _ECR_REPOSITORY_ARN: Final = re.compile(
     r"^arn:(?P<partition>aws[a-z-]*):ecr:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):repository/(?P<repo>[a-z0-9][a-z0-9._/-]*)$"
 )
 
-FARGATE_SERVICE_TYPE: Final = "platform:ecs:FargateService"
-"""The component's type token (the policy pack checks its ``containerSpec`` input)."""
-CONTAINER_SPEC: Final = "containerSpec"
-"""Name of the component input (and output) holding the declared container spec."""
-COMPUTED: Final = "<computed>"
-"""An environment value in the spec that is another resource's output (known only during ``up``)."""
+# What the policy pack relies on (the type token, the spec's name and shape, the secret-name rule)
+# lives in the shared contract, which the pack imports too.
+FARGATE_SERVICE_TYPE: Final = fargate_contract.TYPE_TOKEN
+CONTAINER_SPEC: Final = fargate_contract.CONTAINER_SPEC
+COMPUTED: Final = fargate_contract.COMPUTED
 
 # ECS Exec's agent writes to these paths inside the container; with a read-only root filesystem they
 # need writable volumes (aws/containers-roadmap#1359 and the ECS Exec checker's documented workaround).
@@ -79,6 +81,9 @@ EXEC_AGENT_PATHS: Final = ("/var/lib/amazon", "/var/log/amazon")
 
 # The only writable path of the app: a task-scoped bind mount (ephemeral storage), not the image.
 TMP_PATH: Final = "/tmp"  # noqa: S108 (a per-task volume, not a shared host directory)
+
+MAX_TASKS_PER_SERVICE: Final = 5000
+"""Tasks per service (the ECS service quota)."""
 
 
 def fargate_memory_options(cpu: int) -> tuple[int, ...]:
@@ -88,15 +93,26 @@ def fargate_memory_options(cpu: int) -> tuple[int, ...]:
 
 def validate_task_size(cpu: int, memory: int, *, cpu_name: str = "cpu", memory_name: str = "memory") -> None:
     """Reject CPU/memory pairs Fargate would refuse, listing what is allowed."""
-    if cpu not in FARGATE_MEMORY_BY_CPU:
-        allowed = ", ".join(str(c) for c in FARGATE_MEMORY_BY_CPU)
-        raise ValueError(f"{cpu_name}: {cpu} is not a Fargate CPU size; allowed: {allowed}")
+    one_of(cpu_name, cpu, FARGATE_MEMORY_BY_CPU)
     options = FARGATE_MEMORY_BY_CPU[cpu]
-    if memory not in options:
-        raise ValueError(
-            f"{memory_name}: {memory} MiB is not valid with {cpu_name} {cpu}; "
-            f"allowed for {cpu} CPU units: {', '.join(str(m) for m in options)}"
-        )
+    require(
+        not isinstance(memory, bool) and memory in options,
+        memory_name,
+        memory,
+        f"a Fargate memory size for {cpu_name}={cpu}: one of {', '.join(str(m) for m in options)}",
+        refers=(cpu_name,),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskSize:
+    """CPU units and memory (MiB) of a task: one of Fargate's combinations."""
+
+    cpu: int
+    memory: int
+
+    def __post_init__(self) -> None:
+        validate_task_size(self.cpu, self.memory)
 
 
 def healthz_command(port: int) -> list[str]:
@@ -131,12 +147,20 @@ class SecretRef:
     kind: Literal["secretsmanager", "ssm"] = "secretsmanager"
 
     def __post_init__(self) -> None:
-        if self.kind not in ("secretsmanager", "ssm"):
-            raise ValueError(f"secret kind: {self.kind!r}; allowed: secretsmanager, ssm")
-        if self.json_key is not None and self.kind != "secretsmanager":
-            raise ValueError("secret json_key: only Secrets Manager secrets have JSON keys")
-        if self.json_key is not None and not re.match(r"^[A-Za-z0-9_.-]+$", self.json_key):
-            raise ValueError(f"secret json_key: {self.json_key!r}; allowed: letters, digits, '_', '.', '-'")
+        one_of("secret.kind", self.kind, ("secretsmanager", "ssm"))
+        if self.json_key is not None:
+            require(
+                self.kind == "secretsmanager",
+                "secret.json_key",
+                self.json_key,
+                "none for SSM parameters (only Secrets Manager secrets have JSON keys)",
+            )
+            require(
+                re.match(r"^[A-Za-z0-9_.-]+$", self.json_key) is not None,
+                "secret.json_key",
+                self.json_key,
+                "letters, digits, '_', '.', '-'",
+            )
 
     @property
     def value_from(self) -> pulumi.Output[str]:
@@ -163,16 +187,16 @@ class ContainerHealthCheck:
     """0-300: failures during start-up do not count."""
 
     def __post_init__(self) -> None:
-        if not self.command or self.command[0] not in ("CMD", "CMD-SHELL"):
-            raise ValueError(f"health_check.command: {list(self.command)!r} must start with CMD or CMD-SHELL")
-        for what, value, (low, high) in (
-            ("interval_seconds", self.interval_seconds, (5, 300)),
-            ("timeout_seconds", self.timeout_seconds, (2, 60)),
-            ("retries", self.retries, (1, 10)),
-            ("start_period_seconds", self.start_period_seconds, (0, 300)),
-        ):
-            if not low <= value <= high:
-                raise ValueError(f"health_check.{what}: {value}; allowed: {low} to {high}")
+        require(
+            bool(self.command) and self.command[0] in ("CMD", "CMD-SHELL"),
+            "health_check.command",
+            list(self.command),
+            "a command starting with CMD or CMD-SHELL",
+        )
+        in_range("health_check.interval_seconds", self.interval_seconds, 5, 300)
+        in_range("health_check.timeout_seconds", self.timeout_seconds, 2, 60)
+        in_range("health_check.retries", self.retries, 1, 10)
+        in_range("health_check.start_period_seconds", self.start_period_seconds, 0, 300)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -197,31 +221,29 @@ class AutoScaling:
     """Fewest tasks (also the initial desired count). 2+ in prod, one per AZ ideally."""
     max_capacity: int
     """Most tasks."""
-    cpu_target_percent: int = 60
-    memory_target_percent: int = 70
-    requests_per_target: int = 1000
+    cpu_target_percent: int
+    """Average CPU utilisation to hold, 10-95."""
+    memory_target_percent: int
+    """Average memory utilisation to hold, 10-95."""
+    requests_per_target: int
     """ALB requests per target per minute to hold."""
     scale_in_cooldown_seconds: int = 300
     scale_out_cooldown_seconds: int = 60
 
     def __post_init__(self) -> None:
-        if not 1 <= self.min_capacity <= self.max_capacity:
-            raise ValueError(
-                f"autoscaling: min_capacity {self.min_capacity} / max_capacity {self.max_capacity}; "
-                "allowed: 1 <= min <= max"
-            )
-        if self.max_capacity > 5000:
-            raise ValueError(f"autoscaling.max_capacity: {self.max_capacity}; allowed: up to 5000 tasks per service")
-        for what, value in (("cpu_target_percent", self.cpu_target_percent),
-                            ("memory_target_percent", self.memory_target_percent)):  # fmt: skip
-            if not 10 <= value <= 95:
-                raise ValueError(f"autoscaling.{what}: {value}; allowed: 10 to 95")
-        if self.requests_per_target < 1:
-            raise ValueError(f"autoscaling.requests_per_target: {self.requests_per_target}; allowed: 1 or more")
-        for what, value in (("scale_in_cooldown_seconds", self.scale_in_cooldown_seconds),
-                            ("scale_out_cooldown_seconds", self.scale_out_cooldown_seconds)):  # fmt: skip
-            if not 0 <= value <= 3600:
-                raise ValueError(f"autoscaling.{what}: {value}; allowed: 0 to 3600")
+        in_range("min_capacity", self.min_capacity, 1, MAX_TASKS_PER_SERVICE, "tasks")
+        require(
+            isinstance(self.max_capacity, int) and self.min_capacity <= self.max_capacity <= MAX_TASKS_PER_SERVICE,
+            "max_capacity",
+            self.max_capacity,
+            f"at least min_capacity ({self.min_capacity}) and at most {MAX_TASKS_PER_SERVICE} tasks",
+            refers=("min_capacity",),
+        )
+        in_range("cpu_target_percent", self.cpu_target_percent, 10, 95)
+        in_range("memory_target_percent", self.memory_target_percent, 10, 95)
+        at_least("requests_per_target", self.requests_per_target, 1)
+        in_range("scale_in_cooldown_seconds", self.scale_in_cooldown_seconds, 0, 3600)
+        in_range("scale_out_cooldown_seconds", self.scale_out_cooldown_seconds, 0, 3600)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -278,10 +300,8 @@ class FargateServiceArgs:
     """ECR repository the image lives in (plain ARN, composed from the account, region and name):
     the execution role may pull from it, and the declared container spec names it. Required when
     ``image`` is computed (an ``Output``); derived from ``image`` when that is a plain ECR reference."""
-    cpu: int = 256
-    """Task CPU units (a Fargate size)."""
-    memory: int = 512
-    """Task memory in MiB (valid for ``cpu``)."""
+    size: TaskSize
+    """Task CPU units and memory (a Fargate combination)."""
     cpu_architecture: CpuArchitecture = "X86_64"
     """Must match the image's platform (linux/amd64 or linux/arm64)."""
     container_name: str = "app"
@@ -314,60 +334,67 @@ class FargateServiceArgs:
     """Enable ECS Exec with the cluster's audit logging."""
 
     def __post_init__(self) -> None:
-        if not _SERVICE_NAME.match(self.service_name):
-            raise ValueError(f"service_name: {self.service_name!r}; allowed: 1-32 of a-z, 0-9, '-' (letter first)")
-        validate_task_size(self.cpu, self.memory)
-        if self.cpu_architecture not in ("X86_64", "ARM64"):
-            raise ValueError(f"cpu_architecture: {self.cpu_architecture!r}; allowed: X86_64, ARM64")
+        require(
+            _SERVICE_NAME.match(self.service_name) is not None,
+            "service_name",
+            self.service_name,
+            "1-32 of a-z, 0-9, '-' (letter first)",
+        )
+        one_of("cpu_architecture", self.cpu_architecture, get_args(CpuArchitecture))
         if isinstance(self.image, str):
             _validate_image(self.image)
         _ = self.image_repository_url  # the declared spec must name the repository at preview
-        if not 1 <= self.container_port <= 65535:
-            raise ValueError(f"container_port: {self.container_port}; allowed: 1 to 65535")
-        if not self.subnet_ids:
-            raise ValueError("subnet_ids: at least one private subnet is required")
+        in_range("container_port", self.container_port, 1, 65535)
+        require(bool(self.subnet_ids), "subnet_ids", [], "at least one private subnet")
         for name in [*self.environment, *self.secrets]:
-            if not _ENV_NAME.match(name):
-                raise ValueError(f"environment variable name {name!r} is not valid")
+            require(
+                _ENV_NAME.match(name) is not None,
+                "environment",
+                name,
+                "variable names of letters, digits and _ (not starting with a digit)",
+            )
         both = sorted(set(self.environment) & set(self.secrets))
-        if both:
-            raise ValueError(f"environment and secrets both set {both}; a variable comes from one or the other")
-        leaked = sorted(n for n in self.environment if _SECRET_LOOKING.search(n.upper()))
-        if leaked:
-            raise ValueError(
-                f"environment: {leaked} look like secrets; pass them in `secrets` (Secrets Manager/SSM) "
-                "so their values never appear in the task definition"
-            )
+        require(not both, "environment", both, "names not also in secrets (a variable comes from one or the other)")
+        leaked = sorted(n for n in self.environment if is_secret_name(n))
+        require(
+            not leaked,
+            "environment",
+            leaked,
+            "no secret-looking names: pass them in `secrets` (Secrets Manager/SSM) so their values never "
+            "appear in the task definition",
+        )
         user_id = self.user.split(":", 1)[0]
-        if not re.match(r"^\d+(:\d+)?$", self.user) or user_id == "0":
-            raise ValueError(f"user: {self.user!r}; allowed: a numeric non-root uid[:gid], e.g. 10001:10001")
-        if not 2 <= self.stop_timeout_seconds <= 120:
-            raise ValueError(f"stop_timeout_seconds: {self.stop_timeout_seconds}; allowed: 2 to 120 (Fargate)")
-        if not 0 <= self.health_check_grace_period_seconds <= 2_147_483_647:
-            raise ValueError(
-                f"health_check_grace_period_seconds: {self.health_check_grace_period_seconds}; allowed: 0 or more"
-            )
-        if not 0 <= self.min_healthy_percent <= 100 or not 100 <= self.max_percent <= 200:
-            raise ValueError(
-                f"min_healthy_percent {self.min_healthy_percent} / max_percent {self.max_percent}; "
-                "allowed: 0-100 and 100-200"
-            )
-        if self.min_healthy_percent == 100 and self.max_percent == 100:
-            raise ValueError("min_healthy_percent 100 with max_percent 100 leaves no room to deploy")
+        require(
+            re.match(r"^\d+(:\d+)?$", self.user) is not None and user_id != "0",
+            "user",
+            self.user,
+            "a numeric non-root uid[:gid], e.g. 10001:10001",
+        )
+        in_range("stop_timeout_seconds", self.stop_timeout_seconds, 2, 120)
+        in_range("health_check_grace_period_seconds", self.health_check_grace_period_seconds, 0, 2_147_483_647)
+        in_range("min_healthy_percent", self.min_healthy_percent, 0, 100)
+        in_range("max_percent", self.max_percent, 100, 200)
+        require(
+            not (self.min_healthy_percent == 100 and self.max_percent == 100),
+            "max_percent",
+            self.max_percent,
+            "above 100 when min_healthy_percent is 100 (or there is no room to deploy)",
+        )
+        check_retention("log_retention_days", self.log_retention_days)
         validate_strategy(self.capacity_provider_strategy)
         slugs = [_slug(dep.description) for dep in self.dependencies]
         for dep, slug in zip(self.dependencies, slugs, strict=True):
-            if not 1 <= dep.port <= 65535 or not slug:
-                raise ValueError(
-                    f"dependency {dep.description!r}: port {dep.port}; allowed: 1-65535 and a non-empty description"
-                )
-        if len(set(slugs)) != len(slugs):
-            raise ValueError(f"dependencies: descriptions {slugs} must be distinct (they name the rules)")
+            require(
+                1 <= dep.port <= 65535 and bool(slug),
+                "dependencies",
+                f"{dep.description!r} on port {dep.port}",
+                "ports 1-65535 and a non-empty description",
+            )
+        require(len(set(slugs)) == len(slugs), "dependencies", slugs, "distinct descriptions (they name the rules)")
         for kind in ("exec", "task"):
             self.role_name(kind)
         for cidr in self.https_egress.cidrs:
-            if "/" not in cidr:
-                raise ValueError(f"https_egress.cidrs: {cidr!r} is not a CIDR")
+            require("/" in cidr, "https_egress.cidrs", cidr, "CIDRs such as 0.0.0.0/0")
 
     @property
     def family(self) -> str:
@@ -384,23 +411,31 @@ class FargateServiceArgs:
         from_arn = None
         if self.image_repository_arn is not None:
             m = _ECR_REPOSITORY_ARN.match(self.image_repository_arn)
-            if m is None or m["partition"] != self.context.partition:
-                raise ValueError(
-                    f"image_repository_arn: {self.image_repository_arn!r}; allowed: "
-                    f"arn:{self.context.partition}:ecr:<region>:<account>:repository/<name>"
-                )
+            require(
+                m is not None and m["partition"] == self.context.partition,
+                "image_repository_arn",
+                self.image_repository_arn,
+                f"arn:{self.context.partition}:ecr:<region>:<account>:repository/<name>",
+            )
+            assert m is not None
             from_arn = f"{m['account']}.dkr.ecr.{m['region']}.{self.context.dns_suffix}/{m['repo']}"
         if isinstance(self.image, str):
             from_image = self.image.split("@", 1)[0]
-            if from_arn is not None and from_image != from_arn:
-                raise ValueError(f"image: {self.image!r} is not in image_repository_arn's repository {from_arn}")
-            return from_image
-        if from_arn is None:
-            raise ValueError(
-                "image_repository_arn: required when image is computed (an Output); allowed: the plain ARN of "
-                "the image's ECR repository (the policy pack checks the repository at preview, before the "
-                "digest exists)"
+            require(
+                from_arn is None or from_image == from_arn,
+                "image",
+                self.image,
+                f"an image in image_repository_arn's repository {from_arn}",
             )
+            return from_image
+        require(
+            from_arn is not None,
+            "image_repository_arn",
+            None,
+            "the plain ARN of the image's ECR repository when image is computed (an Output): the policy pack "
+            "checks the repository at preview, before the digest exists",
+        )
+        assert from_arn is not None
         return from_arn
 
     @property
@@ -410,19 +445,29 @@ class FargateServiceArgs:
 
     def role_name(self, kind: str) -> str:
         name = f"{self.family}-{kind}-{self.context.region}"
-        if len(name) > 64:
-            raise ValueError(f"IAM role name {name!r} exceeds 64 characters; shorten cluster_name or service_name")
+        require(
+            len(name) <= 64,
+            "service_name",
+            self.service_name,
+            f"a name short enough for the IAM role name {name!r} (at most 64 characters; or shorten cluster_name)",
+        )
         return name
 
 
 def _validate_image(image: str, repository: str | None = None) -> str:
-    if "@sha256:" not in image or not re.search(r"@sha256:[0-9a-f]{64}$", image):
-        raise ValueError(
-            f"image: {image!r} is not digest-pinned; allowed: <repository>@sha256:<64 hex> (tags are mutable)"
-        )
-    if repository is not None and image.split("@", 1)[0] != repository:
-        # The declared container spec (checked at preview) names this repository: hold the image to it.
-        raise ValueError(f"image: {image!r} is not in the declared repository {repository}")
+    require(
+        "@sha256:" in image and re.search(r"@sha256:[0-9a-f]{64}$", image) is not None,
+        "image",
+        image,
+        "a digest-pinned reference <repository>@sha256:<64 hex> (tags are mutable)",
+    )
+    # The declared container spec (checked at preview) names this repository: hold the image to it.
+    require(
+        repository is None or image.split("@", 1)[0] == repository,
+        "image",
+        image,
+        f"an image in the declared repository {repository}",
+    )
     return image
 
 
@@ -481,7 +526,7 @@ def container_spec(args: FargateServiceArgs) -> dict[str, Any]:
     }
 
 
-_SPEC_ONLY: Final = frozenset({"imageRepository", "imagePinnedByDigest"})
+_SPEC_ONLY: Final = fargate_contract.SPEC_ONLY_KEYS
 
 
 def render_container_definition(
@@ -579,8 +624,8 @@ class FargateService(pulumi.ComponentResource):
         task_definition = aws.ecs.TaskDefinition(
             f"{name}-task",
             family=args.family,
-            cpu=str(args.cpu),
-            memory=str(args.memory),
+            cpu=str(args.size.cpu),
+            memory=str(args.size.memory),
             network_mode="awsvpc",
             requires_compatibilities=["FARGATE"],
             runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(

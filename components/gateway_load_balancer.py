@@ -16,7 +16,8 @@ routes are per AZ. The app VPC is prepared by ``Network(inspection=True)`` (per-
 tables without a default route, endpoint subnets, the IGW edge table); this component adds the
 endpoints and the routes through them.
 
-Every bad setting fails in ``GatewayLoadBalancerArgs`` (``GwlbSpecError``) before anything exists.
+Every bad setting fails in ``InspectionSpec`` or ``GatewayLoadBalancerArgs`` (``InputError``) before
+anything exists.
 """
 
 from __future__ import annotations
@@ -26,13 +27,14 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 import pulumi
 import pulumi_aws as aws
 
 from components.aws_context import AwsContext
-from components.network import InspectionRouting
+from components.errors import InputError, in_range, one_of, require
+from components.network import InspectionRouting, NetworkSpec
 
 GENEVE_PORT: Final = 6081
 """The only port a GENEVE target group takes (CreateTargetGroup)."""
@@ -48,34 +50,13 @@ _DEVICE: Final = re.compile(r"^/dev/(sd[a-z]\d*|xvd[a-z]\d*|nvme\d+n\d+)$")
 _PRINCIPAL: Final = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(root|role/[\w+=,.@/-]+|user/[\w+=,.@/-]+)$")
 
 
-class GwlbSpecError(ValueError):
-    """A Gateway Load Balancer setting AWS would reject, or one that breaks symmetric routing.
-
-    Messages start with the setting (``appliances.ami_id: ...``), so stack settings can name the
-    config key that feeds it.
-    """
-
-    @property
-    def setting(self) -> str:
-        return str(self).split(":", 1)[0]
-
-
-def _require(condition: bool, message: str) -> None:
-    if not condition:
-        raise GwlbSpecError(message)
-
-
-def _in_range(setting: str, value: int, low: int, high: int) -> None:
-    _require(low <= value <= high, f"{setting}: {value} is out of range; allowed: {low}-{high}")
-
-
 @dataclass(frozen=True, kw_only=True)
 class GeneveHealthCheck:
     """How the GWLB checks an appliance: on the appliance's own health port, never on GENEVE itself."""
 
-    protocol: HealthCheckProtocol = "TCP"
+    protocol: HealthCheckProtocol
     """TCP, HTTP or HTTPS (GENEVE cannot be a health-check protocol)."""
-    port: int = 80
+    port: int
     """The appliance's health port (the traffic port 6081 is UDP and cannot be checked)."""
     path: str | None = None
     """HTTP(S) only (``/`` when omitted); healthy answers are 200-399, as AWS requires for GWLB."""
@@ -89,26 +70,32 @@ class GeneveHealthCheck:
     """2-10: failing over quickly matters more than flapping for an inline appliance."""
 
     def __post_init__(self) -> None:
-        _require(
-            self.protocol in ("TCP", "HTTP", "HTTPS"),
-            f"health_check.protocol: {self.protocol!r}; allowed: TCP, HTTP, HTTPS",
-        )
-        _in_range("health_check.port", self.port, 1, 65535)
-        _in_range("health_check.interval_seconds", self.interval_seconds, 5, 300)
-        _in_range("health_check.timeout_seconds", self.timeout_seconds, 2, 120)
-        _require(
+        one_of("protocol", self.protocol, get_args(HealthCheckProtocol))
+        in_range("port", self.port, 1, 65535)
+        in_range("interval_seconds", self.interval_seconds, 5, 300)
+        in_range("timeout_seconds", self.timeout_seconds, 2, 120)
+        require(
             self.timeout_seconds < self.interval_seconds,
-            f"health_check.timeout_seconds: {self.timeout_seconds} must be less than interval_seconds "
-            f"({self.interval_seconds})",
+            "timeout_seconds",
+            self.timeout_seconds,
+            f"less than interval_seconds ({self.interval_seconds})",
+            refers=("interval_seconds",),
         )
-        _in_range("health_check.healthy_threshold", self.healthy_threshold, 2, 10)
-        _in_range("health_check.unhealthy_threshold", self.unhealthy_threshold, 2, 10)
+        in_range("healthy_threshold", self.healthy_threshold, 2, 10)
+        in_range("unhealthy_threshold", self.unhealthy_threshold, 2, 10)
         if self.protocol == "TCP":
-            _require(self.path is None, "health_check.path: only HTTP and HTTPS health checks take a path")
+            require(
+                self.path is None,
+                "path",
+                self.path,
+                "none with protocol TCP: only HTTP and HTTPS health checks take a path",
+            )
         elif self.path is not None:
-            _require(
+            require(
                 self.path.startswith("/") and len(self.path) <= 1024,
-                f"health_check.path: {self.path!r} must start with / (<= 1024 chars)",
+                "path",
+                self.path,
+                "an absolute path starting with / (at most 1024 characters)",
             )
 
 
@@ -121,20 +108,18 @@ class TargetFailover:
     both settings to be equal.
     """
 
-    on_deregistration: FailoverMode = "rebalance"
-    on_unhealthy: FailoverMode = "rebalance"
+    on_deregistration: FailoverMode
+    on_unhealthy: FailoverMode
 
     def __post_init__(self) -> None:
-        for setting in ("on_deregistration", "on_unhealthy"):
-            value = getattr(self, setting)
-            _require(
-                value in ("rebalance", "no_rebalance"),
-                f"target_failover.{setting}: {value!r}; allowed: rebalance, no_rebalance",
-            )
-        _require(
+        one_of("on_deregistration", self.on_deregistration, get_args(FailoverMode))
+        one_of("on_unhealthy", self.on_unhealthy, get_args(FailoverMode))
+        require(
             self.on_deregistration == self.on_unhealthy,
-            f"target_failover: on_deregistration={self.on_deregistration!r} and "
-            f"on_unhealthy={self.on_unhealthy!r} must be equal (AWS rejects a mix)",
+            "on_unhealthy",
+            self.on_unhealthy,
+            f"equal to on_deregistration ({self.on_deregistration!r}): AWS rejects a mix",
+            refers=("on_deregistration",),
         )
 
 
@@ -146,33 +131,49 @@ class ApplianceFleet:
     """The appliance image (e.g. from the vendor's Marketplace listing, in this region)."""
     instance_type: str
     """An instance type the vendor supports (network-optimised types such as c6in suit inline traffic)."""
-    min_size: int = 2
+    min_size: int
     """At least one appliance per AZ keeps inspection local to the AZ during an outage."""
-    max_size: int = 4
-    desired_capacity: int | None = None
-    """Defaults to ``min_size``."""
-    root_device_name: str = "/dev/xvda"
+    max_size: int
+    root_device_name: str
     """The AMI's root device (``/dev/xvda`` on Amazon Linux; many vendor AMIs use ``/dev/sda1``): the
     encrypted-EBS mapping must name it, or it adds a second volume and leaves the root unencrypted."""
+    desired_capacity: int | None = None
+    """Defaults to ``min_size``."""
     root_volume_gib: int | None = None
     """Root volume size; None keeps the AMI's (never smaller than its snapshot)."""
 
     def __post_init__(self) -> None:
-        _require(bool(_AMI.match(self.ami_id)), f"appliances.ami_id: {self.ami_id!r} is not an AMI ID (ami-...)")
-        _require(
-            bool(_INSTANCE_TYPE.match(self.instance_type)),
-            f"appliances.instance_type: {self.instance_type!r} is not an instance type (family.size, e.g. c6in.large)",
+        require(_AMI.match(self.ami_id) is not None, "ami_id", self.ami_id, "an AMI ID (ami-...)")
+        require(
+            _INSTANCE_TYPE.match(self.instance_type) is not None,
+            "instance_type",
+            self.instance_type,
+            "an instance type (family.size, e.g. c6in.large)",
         )
-        _in_range("appliances.min_size", self.min_size, 1, 100)
-        _in_range("appliances.max_size", self.max_size, self.min_size, 100)
+        in_range("min_size", self.min_size, 1, 100)
+        require(
+            isinstance(self.max_size, int) and self.min_size <= self.max_size <= 100,
+            "max_size",
+            self.max_size,
+            f"a whole number from min_size ({self.min_size}) to 100",
+            refers=("min_size",),
+        )
         desired = self.desired_capacity if self.desired_capacity is not None else self.min_size
-        _in_range("appliances.desired_capacity", desired, self.min_size, self.max_size)
-        _require(
-            bool(_DEVICE.match(self.root_device_name)),
-            f"appliances.root_device_name: {self.root_device_name!r}; allowed: /dev/sdX, /dev/xvdX, /dev/nvmeXnY",
+        require(
+            self.min_size <= desired <= self.max_size,
+            "desired_capacity",
+            desired,
+            f"from min_size ({self.min_size}) to max_size ({self.max_size})",
+            refers=("min_size", "max_size"),
+        )
+        require(
+            _DEVICE.match(self.root_device_name) is not None,
+            "root_device_name",
+            self.root_device_name,
+            "/dev/sdX, /dev/xvdX or /dev/nvmeXnY",
         )
         if self.root_volume_gib is not None:
-            _in_range("appliances.root_volume_gib", self.root_volume_gib, 1, 16384)
+            in_range("root_volume_gib", self.root_volume_gib, 1, 16384, "GiB")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -182,49 +183,69 @@ class RegisteredAppliances:
     ip_addresses: Sequence[str]
 
     def __post_init__(self) -> None:
-        _require(bool(self.ip_addresses), "appliances.ip_addresses: at least one address is required")
-        _require(
-            len(set(self.ip_addresses)) == len(self.ip_addresses),
-            f"appliances.ip_addresses: duplicates in {list(self.ip_addresses)}",
-        )
-        for ip in self.ip_addresses:
+        ips = list(self.ip_addresses)
+        require(bool(ips), "ip_addresses", ips, "at least one IPv4 address")
+        require(len(set(ips)) == len(ips), "ip_addresses", ips, "distinct addresses")
+        for ip in ips:
             try:
                 ipaddress.IPv4Address(ip)
             except ValueError:
-                raise GwlbSpecError(f"appliances.ip_addresses: {ip!r} is not an IPv4 address") from None
+                raise InputError("ip_addresses", ips, f"IPv4 addresses ({ip!r} is not one)") from None
 
 
-def validate_appliance_ips(ip_addresses: Sequence[str], vpc_cidr: str) -> None:
-    """Registered appliances must be addresses inside the inspection VPC (GWLB ip targets)."""
-    network = ipaddress.IPv4Network(vpc_cidr)
-    outside = [ip for ip in ip_addresses if ipaddress.IPv4Address(ip) not in network]
-    _require(
-        not outside,
-        f"appliances.ip_addresses: {outside} are outside the inspection VPC ({network}); "
-        "ip targets of a GWLB must be in its VPC",
-    )
-
-
-def validate_principals(principals: Sequence[str]) -> None:
+def check_allowed_principals(setting: str, principals: Sequence[str]) -> None:
     """Endpoint service principals: IAM ARNs of an account root, role or user; never ``*``."""
     for principal in principals:
-        _require(
-            bool(_PRINCIPAL.match(principal)),
-            f"allowed_principals: {principal!r}; allowed: IAM ARNs of an account root, role or user "
-            "(arn:aws:iam::<account>:root); '*' would offer the service to every AWS account",
+        require(
+            _PRINCIPAL.match(principal) is not None,
+            setting,
+            list(principals),
+            "IAM ARNs of an account root, role or user (arn:aws:iam::<account>:root); '*' would offer "
+            f"the service to every AWS account (bad: {principal})",
         )
 
 
 @dataclass(frozen=True, kw_only=True)
+class InspectionSpec:
+    """What inspects the traffic: the inspection VPC, the appliances and how the GWLB treats them.
+
+    Plain values only, validated here (the stack settings build this straight from config)."""
+
+    vpc: NetworkSpec
+    """The inspection VPC (its own CIDR, apart from the app VPC's; no endpoints)."""
+    appliances: ApplianceFleet | RegisteredAppliances
+    health_check: GeneveHealthCheck
+    target_failover: TargetFailover
+    allowed_principals: Sequence[str]
+    """Principals (besides this account) allowed to create endpoints to the service (IAM ARNs)."""
+    deletion_protection: bool
+    deregistration_delay_seconds: int = 300
+    """0-3600: how long existing flows may stay on a deregistered appliance (with ``no_rebalance``)."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.appliances, RegisteredAppliances):
+            network = ipaddress.IPv4Network(self.vpc.cidr_block)
+            ips = list(self.appliances.ip_addresses)
+            outside = [ip for ip in ips if ipaddress.IPv4Address(ip) not in network]
+            require(
+                not outside,
+                "appliances.ip_addresses",
+                ips,
+                f"addresses inside the inspection VPC ({network}): ip targets of a GWLB must be in its VPC "
+                f"(outside: {', '.join(outside)})",
+            )
+        check_allowed_principals("allowed_principals", self.allowed_principals)
+        in_range("deregistration_delay_seconds", self.deregistration_delay_seconds, 0, 3600)
+
+
+@dataclass(frozen=True, kw_only=True)
 class GatewayLoadBalancerArgs:
-    """Settings for the inspection layer: the GWLB side (inspection VPC) and the endpoint side (app VPC)."""
+    """The inspection layer: the GWLB side (inspection VPC) and the endpoint side (app VPC)."""
 
     context: AwsContext
     """Account, region and partition (plain values: the allowed principal ARN is known at preview)."""
     appliance_vpc_id: pulumi.Input[str]
-    """The inspection (security) VPC."""
-    appliance_vpc_cidr: str
-    """Its CIDR (plain): GENEVE and health checks come from the GWLB's addresses inside it."""
+    """The inspection (security) VPC, built from ``spec.vpc``."""
     appliance_subnet_ids: Sequence[pulumi.Input[str]]
     """Subnets of the GWLB and the appliances, one per AZ."""
     appliance_availability_zones: Sequence[str]
@@ -233,44 +254,38 @@ class GatewayLoadBalancerArgs:
     """The VPC whose internet traffic is inspected."""
     app_routing: InspectionRouting
     """Its endpoint subnets and route tables, from ``Network(inspection=True).inspection``."""
-    appliances: ApplianceFleet | RegisteredAppliances
-    health_check: GeneveHealthCheck = field(default_factory=GeneveHealthCheck)
-    target_failover: TargetFailover = field(default_factory=TargetFailover)
-    deregistration_delay_seconds: int = 300
-    """0-3600: how long existing flows may stay on a deregistered appliance (with ``no_rebalance``)."""
-    allowed_principals: Sequence[str] = ()
-    """Principals (besides this account) allowed to create endpoints to the service (IAM ARNs)."""
-    deletion_protection: bool = False
+    spec: InspectionSpec
     instance_tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for appliance instances and volumes. Provider default tags do not reach resources that
     Auto Scaling launches from a template, so the stack's default tags are passed in here."""
 
     def __post_init__(self) -> None:
         azs = list(self.appliance_availability_zones)
-        _require(2 <= len(azs) <= 6, f"appliance_availability_zones: {len(azs)} given; allowed: 2-6")
-        _require(len(set(azs)) == len(azs), f"appliance_availability_zones: duplicates in {azs}")
-        _require(
+        require(2 <= len(azs) <= 6, "appliance_availability_zones", azs, "2 to 6 AZ names")
+        require(len(set(azs)) == len(azs), "appliance_availability_zones", azs, "distinct AZ names")
+        require(
             len(self.appliance_subnet_ids) == len(azs),
-            f"appliance_subnet_ids: {len(self.appliance_subnet_ids)} given for {len(azs)} AZs; one subnet per AZ",
+            "appliance_subnet_ids",
+            f"{len(self.appliance_subnet_ids)} subnets",
+            f"one subnet per AZ ({len(azs)})",
         )
-        try:
-            cidr = ipaddress.IPv4Network(self.appliance_vpc_cidr)
-        except ValueError:
-            raise GwlbSpecError(f"appliance_vpc_cidr: {self.appliance_vpc_cidr!r} is not an IPv4 CIDR") from None
         zones = [z.availability_zone for z in self.app_routing.zones]
-        _require(bool(zones), "app_routing.zones: empty; the app VPC needs one endpoint subnet per AZ")
+        require(bool(zones), "app_routing.zones", zones, "one endpoint subnet per AZ of the app VPC")
         # An endpoint only works in an AZ where the GWLB has a node; a zone without one would leave
         # that AZ's public subnet with no working route at all.
         missing = [z for z in zones if z not in azs]
-        _require(
+        require(
             not missing,
-            f"app_routing.zones: {missing} have no GWLB node (appliance AZs: {', '.join(azs)}); "
-            "every AZ of the app VPC needs the GWLB in the same AZ",
+            "app_routing.zones",
+            zones,
+            f"AZs where the GWLB has a node ({', '.join(azs)}); every AZ of the app VPC needs the GWLB in the "
+            f"same AZ (missing: {', '.join(missing)})",
         )
-        if isinstance(self.appliances, RegisteredAppliances):
-            validate_appliance_ips(self.appliances.ip_addresses, str(cidr))
-        _in_range("deregistration_delay_seconds", self.deregistration_delay_seconds, 0, 3600)
-        validate_principals(self.allowed_principals)
+
+    @property
+    def appliance_vpc_cidr(self) -> str:
+        """Plain: GENEVE and health checks come from the GWLB's addresses inside it."""
+        return self.spec.vpc.cidr_block
 
 
 @dataclass(frozen=True)
@@ -311,7 +326,7 @@ class GatewayLoadBalancer(pulumi.ComponentResource):
             # Flows from an endpoint in one AZ may use appliances in any AZ: a partial outage of the
             # fleet in one AZ does not black-hole that AZ's traffic (guardrail: cross-zone on GWLB).
             enable_cross_zone_load_balancing=True,
-            enable_deletion_protection=args.deletion_protection,
+            enable_deletion_protection=args.spec.deletion_protection,
             tags={"Name": name},
             opts=child,
         )
@@ -329,10 +344,10 @@ class GatewayLoadBalancer(pulumi.ComponentResource):
 
         self.appliance_security_group_id = None
         self.auto_scaling_group_name = None
-        if isinstance(args.appliances, ApplianceFleet):
-            self._create_fleet(args.appliances, target_group)
+        if isinstance(args.spec.appliances, ApplianceFleet):
+            self._create_fleet(args.spec.appliances, target_group)
         else:
-            for i, ip in enumerate(args.appliances.ip_addresses):
+            for i, ip in enumerate(args.spec.appliances.ip_addresses):
                 aws.lb.TargetGroupAttachment(
                     f"{name}-appliance-{i + 1}",
                     target_group_arn=target_group.arn,
@@ -348,7 +363,7 @@ class GatewayLoadBalancer(pulumi.ComponentResource):
             # silently splice their traffic into (or out of) this appliance fleet.
             acceptance_required=True,
             gateway_load_balancer_arns=[gwlb.arn],
-            allowed_principals=[f"arn:{ctx.partition}:iam::{ctx.account_id}:root", *args.allowed_principals],
+            allowed_principals=[f"arn:{ctx.partition}:iam::{ctx.account_id}:root", *args.spec.allowed_principals],
             supported_ip_address_types=["ipv4"],
             tags={"Name": f"{name}-inspection"},
             opts=child,
@@ -369,15 +384,15 @@ class GatewayLoadBalancer(pulumi.ComponentResource):
     # -- target group and appliances ----------------------------------------------------------------
     def _create_target_group(self) -> aws.lb.TargetGroup:
         args = self._args
-        check = args.health_check
+        check = args.spec.health_check
         http = check.protocol in ("HTTP", "HTTPS")
         return aws.lb.TargetGroup(
             f"{self._name}-appliances",
             vpc_id=args.appliance_vpc_id,
             protocol="GENEVE",
             port=GENEVE_PORT,
-            target_type="instance" if isinstance(args.appliances, ApplianceFleet) else "ip",
-            deregistration_delay=args.deregistration_delay_seconds,
+            target_type="instance" if isinstance(args.spec.appliances, ApplianceFleet) else "ip",
+            deregistration_delay=args.spec.deregistration_delay_seconds,
             health_check=aws.lb.TargetGroupHealthCheckArgs(
                 enabled=True,
                 protocol=check.protocol,
@@ -391,8 +406,8 @@ class GatewayLoadBalancer(pulumi.ComponentResource):
             ),
             target_failovers=[
                 aws.lb.TargetGroupTargetFailoverArgs(
-                    on_deregistration=args.target_failover.on_deregistration,
-                    on_unhealthy=args.target_failover.on_unhealthy,
+                    on_deregistration=args.spec.target_failover.on_deregistration,
+                    on_unhealthy=args.spec.target_failover.on_unhealthy,
                 )
             ],
             tags={"Name": f"{self._name}-appliances"},
@@ -415,7 +430,7 @@ class GatewayLoadBalancer(pulumi.ComponentResource):
         # which holds nothing but the GWLB and the appliances.
         rules: list[tuple[str, str, str, int, str]] = [
             ("in", "geneve", "udp", GENEVE_PORT, "GENEVE-encapsulated traffic from the GWLB"),
-            ("in", "health", "tcp", args.health_check.port, "Health checks from the GWLB"),
+            ("in", "health", "tcp", args.spec.health_check.port, "Health checks from the GWLB"),
             ("out", "geneve", "udp", GENEVE_PORT, "GENEVE-encapsulated traffic back to the GWLB"),
         ]
         for direction, purpose, protocol, port, description in rules:

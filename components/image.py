@@ -41,7 +41,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_docker as docker
 
-from components.registry import RegistrySettingError, check_tag
+from components.errors import InputError
+from components.registry import AUTO_TAG_PREFIX, check_tag
 
 Platform = Literal["linux/amd64", "linux/arm64"]
 CPU_ARCHITECTURE: Final[dict[str, str]] = {"linux/amd64": "X86_64", "linux/arm64": "ARM64"}
@@ -54,8 +55,6 @@ _PINNED: Final = re.compile(r"^[^@\s]+@sha256:[0-9a-f]{64}$")
 _CACHE_DIRS: Final = frozenset(
     {".venv", "venv", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".git", "node_modules"}
 )
-AUTO_TAG_PREFIX: Final = "build-"
-"""Computed tags look like ``build-<16 hex>``; release tags (``v1.2.3``) come from config."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -238,28 +237,28 @@ class ImageBuild:
 
     def __post_init__(self) -> None:
         if self.platform not in CPU_ARCHITECTURE:
-            raise RegistrySettingError("platform", self.platform, "one of " + ", ".join(CPU_ARCHITECTURE))
+            raise InputError("platform", self.platform, "one of " + ", ".join(CPU_ARCHITECTURE))
         if not self.context.is_dir():
-            raise RegistrySettingError("context", str(self.context), "an existing directory (the build context)")
+            raise InputError("context", str(self.context), "an existing directory (the build context)")
         if not self.dockerfile_path.is_file():
-            raise RegistrySettingError(
+            raise InputError(
                 "dockerfile", str(self.dockerfile_path), "an existing Dockerfile (pulumi-docker checks it at preview)"
             )
         if self.tag is not None:
             check_tag(self.tag, "tag")
         if self.cache_tag is not None:
             check_tag(self.cache_tag, "cache_tag")
-            if self.cache_tag == self.tag or self.cache_tag.startswith(AUTO_TAG_PREFIX):
-                raise RegistrySettingError(
-                    "cache_tag", self.cache_tag, f"a tag other than the image's, not starting with {AUTO_TAG_PREFIX!r}"
+            if self.cache_tag.startswith(AUTO_TAG_PREFIX):
+                raise InputError("cache_tag", self.cache_tag, f"a tag not starting with {AUTO_TAG_PREFIX!r}")
+            if self.cache_tag == self.tag:
+                raise InputError(
+                    "tag", self.tag, "a tag other than cache_tag (the mutable build cache)", refers=("cache_tag",)
                 )
         for name in self.build_args:
             if name in RESERVED_BUILD_ARGS:
-                raise RegistrySettingError(
-                    "build_args", name, "not " + " or ".join(RESERVED_BUILD_ARGS) + " (set here)"
-                )
+                raise InputError("build_args", name, "not " + " or ".join(RESERVED_BUILD_ARGS) + " (set here)")
             if not _BUILD_ARG_NAME.match(name):
-                raise RegistrySettingError("build_args", name, "a build arg name: letters, digits, _")
+                raise InputError("build_args", name, "a build arg name: letters, digits, _")
 
     @property
     def dockerfile_path(self) -> Path:

@@ -7,12 +7,14 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 import pulumi
 import pulumi_aws as aws
 
+from components.arns import check_certificate_arn
 from components.aws_context import AwsContext
+from components.errors import InputError, at_least, in_range, one_of, require
 
 # TLS 1.3 policies whose minimum is TLS 1.2, without the "Ext" variants that re-admit CBC ciphers
 # for legacy clients. AWS recommends the hybrid post-quantum ``...-Res-PQ-2025-09`` (the console's
@@ -52,29 +54,37 @@ _KEY: Final = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
 LoadBalancingAlgorithm = Literal["round_robin", "least_outstanding_requests"]
 
 
-def _in_range(what: str, value: int, bounds: tuple[int, int]) -> None:
-    low, high = bounds
-    if not low <= value <= high:
-        raise ValueError(f"{what}: {value} is outside AWS's range; allowed: {low} to {high}")
+def _in_range(setting: str, value: int, bounds: tuple[int, int]) -> None:
+    in_range(setting, value, *bounds)
 
 
-def validate_matcher(matcher: str) -> None:
+def validate_matcher(matcher: str, setting: str = "matcher") -> None:
     """HTTP codes for a healthy target: ``200``, ``200,204`` or ``200-299``, each within 200-499."""
-    parts = matcher.split(",")
-    for part in parts:
+    allowed = (
+        f"codes or ascending ranges such as '200', '200,204' or '200-299', each from {MATCHER_CODES[0]} "
+        f"to {MATCHER_CODES[1]}"
+    )
+    for part in matcher.split(","):
         m = _MATCHER_PART.match(part.strip())
-        if m is None:
-            raise ValueError(
-                f"health_check.matcher: {matcher!r} is not valid; allowed: codes or ranges such as "
-                "'200', '200,204' or '200-299'"
-            )
+        require(m is not None, setting, matcher, allowed)
+        assert m is not None
         low = int(m.group(1))
         high = int(m.group(2) or low)
-        if not (MATCHER_CODES[0] <= low <= high <= MATCHER_CODES[1]):
-            raise ValueError(
-                f"health_check.matcher: {matcher!r} is outside AWS's range; allowed: codes from "
-                f"{MATCHER_CODES[0]} to {MATCHER_CODES[1]} (ascending ranges)"
-            )
+        require(MATCHER_CODES[0] <= low <= high <= MATCHER_CODES[1], setting, matcher, allowed)
+
+
+def check_cidrs(setting: str, cidrs: Sequence[str], *, at_least_one: bool) -> None:
+    """IPv4 or IPv6 CIDRs (clients admitted, rule sources)."""
+    values = list(cidrs)
+    if at_least_one:
+        require(bool(values), setting, values, "at least one CIDR")
+    for cidr in values:
+        try:
+            ipaddress.ip_network(cidr)
+        except ValueError:
+            raise InputError(
+                setting, values, f"every item a CIDR such as 203.0.113.0/24 or 2001:db8::/32 (bad: {cidr})"
+            ) from None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,16 +105,21 @@ class HealthCheck:
     """Consecutive failures before a target is taken out (2-10)."""
 
     def __post_init__(self) -> None:
-        if not self.path.startswith("/") or len(self.path) > 1024:
-            raise ValueError(f"health_check.path: {self.path!r}; allowed: an absolute path of 1-1024 chars")
-        validate_matcher(self.matcher)
+        require(
+            self.path.startswith("/") and len(self.path) <= 1024,
+            "health_check.path",
+            self.path,
+            "an absolute path of 1-1024 characters",
+        )
+        validate_matcher(self.matcher, "health_check.matcher")
         _in_range("health_check.interval_seconds", self.interval_seconds, HEALTH_CHECK_INTERVAL)
         _in_range("health_check.timeout_seconds", self.timeout_seconds, HEALTH_CHECK_TIMEOUT)
-        if self.timeout_seconds >= self.interval_seconds:
-            raise ValueError(
-                f"health_check.timeout_seconds: {self.timeout_seconds} must be less than "
-                f"interval_seconds ({self.interval_seconds})"
-            )
+        require(
+            self.timeout_seconds < self.interval_seconds,
+            "health_check.timeout_seconds",
+            self.timeout_seconds,
+            f"less than interval_seconds ({self.interval_seconds})",
+        )
         _in_range("health_check.healthy_threshold", self.healthy_threshold, HEALTH_CHECK_THRESHOLD)
         _in_range("health_check.unhealthy_threshold", self.unhealthy_threshold, HEALTH_CHECK_THRESHOLD)
 
@@ -133,28 +148,23 @@ class TargetGroupSpec:
     """``least_outstanding_requests`` suits uneven request costs (not combinable with slow start)."""
 
     def __post_init__(self) -> None:
-        if not _KEY.match(self.key):
-            raise ValueError(f"target_group.key: {self.key!r}; allowed: 1-16 of a-z, 0-9, '-' (letter first)")
-        _in_range(f"target_group[{self.key}].port", self.port, (1, 65535))
-        _in_range(
-            f"target_group[{self.key}].deregistration_delay_seconds",
-            self.deregistration_delay_seconds,
-            DEREGISTRATION_DELAY,
+        require(_KEY.match(self.key) is not None, "target_group.key", self.key, "1-16 of a-z, 0-9, '-' (letter first)")
+        where = f"target_group[{self.key}]"
+        _in_range(f"{where}.port", self.port, (1, 65535))
+        _in_range(f"{where}.deregistration_delay_seconds", self.deregistration_delay_seconds, DEREGISTRATION_DELAY)
+        require(
+            self.slow_start_seconds == 0 or 30 <= self.slow_start_seconds <= 900,
+            f"{where}.slow_start_seconds",
+            self.slow_start_seconds,
+            "0 (off) or 30-900",
         )
-        if self.slow_start_seconds != 0 and not 30 <= self.slow_start_seconds <= 900:
-            raise ValueError(
-                f"target_group[{self.key}].slow_start_seconds: {self.slow_start_seconds}; allowed: 0 or 30-900"
-            )
-        if self.algorithm not in ("round_robin", "least_outstanding_requests"):
-            raise ValueError(
-                f"target_group[{self.key}].algorithm: {self.algorithm!r}; "
-                "allowed: round_robin, least_outstanding_requests"
-            )
-        if self.algorithm == "least_outstanding_requests" and self.slow_start_seconds:
-            raise ValueError(
-                f"target_group[{self.key}]: slow_start_seconds cannot be combined with "
-                "least_outstanding_requests (AWS rejects it); use round_robin or slow_start_seconds=0"
-            )
+        one_of(f"{where}.algorithm", self.algorithm, get_args(LoadBalancingAlgorithm))
+        require(
+            not (self.algorithm == "least_outstanding_requests" and self.slow_start_seconds),
+            f"{where}.slow_start_seconds",
+            self.slow_start_seconds,
+            "0 with least_outstanding_requests (AWS rejects the combination; or use round_robin)",
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -179,31 +189,38 @@ class RoutingRule:
     """Explicit priority (1-50000, lower is evaluated first); allocated when omitted."""
 
     def __post_init__(self) -> None:
-        if not _KEY.match(self.name):
-            raise ValueError(f"rule.name: {self.name!r}; allowed: 1-16 of a-z, 0-9, '-' (letter first)")
-        if not (self.path_patterns or self.host_headers or self.source_cidrs):
-            raise ValueError(f"rule[{self.name}]: needs at least one path pattern, host header or source CIDR")
+        require(_KEY.match(self.name) is not None, "rule.name", self.name, "1-16 of a-z, 0-9, '-' (letter first)")
+        where = f"rule[{self.name}]"
+        require(
+            bool(self.path_patterns or self.host_headers or self.source_cidrs),
+            f"{where}.conditions",
+            [],
+            "at least one path pattern, host header or source CIDR",
+        )
         for pattern in self.path_patterns:
-            if not _PATH_PATTERN.match(pattern) or not pattern.startswith("/"):
-                raise ValueError(
-                    f"rule[{self.name}].path_patterns: {pattern!r}; allowed: '/'-prefixed, up to 128 of "
-                    "A-Z a-z 0-9 _ - . $ / ~ \" ' @ : + & ( ) ! , ; = and the wildcards * ?"
-                )
-        for host in self.host_headers:
-            if not _HOST_HEADER.match(host):
-                raise ValueError(f"rule[{self.name}].host_headers: {host!r}; allowed: up to 128 of A-Z a-z 0-9 - . * ?")
-        for cidr in self.source_cidrs:
-            try:
-                ipaddress.ip_network(cidr)
-            except ValueError:
-                raise ValueError(f"rule[{self.name}].source_cidrs: {cidr!r} is not a CIDR") from None
-        count = len(self.path_patterns) + len(self.host_headers) + len(self.source_cidrs)
-        if count > MAX_CONDITION_VALUES:
-            raise ValueError(
-                f"rule[{self.name}]: {count} condition values; ALB allows at most {MAX_CONDITION_VALUES} per rule"
+            require(
+                _PATH_PATTERN.match(pattern) is not None and pattern.startswith("/"),
+                f"{where}.path_patterns",
+                pattern,
+                "'/'-prefixed, up to 128 of A-Z a-z 0-9 _ - . $ / ~ \" ' @ : + & ( ) ! , ; = and the wildcards * ?",
             )
+        for host in self.host_headers:
+            require(
+                _HOST_HEADER.match(host) is not None,
+                f"{where}.host_headers",
+                host,
+                "up to 128 of A-Z a-z 0-9 - . * ?",
+            )
+        check_cidrs(f"{where}.source_cidrs", self.source_cidrs, at_least_one=False)
+        count = len(self.path_patterns) + len(self.host_headers) + len(self.source_cidrs)
+        require(
+            count <= MAX_CONDITION_VALUES,
+            f"{where}.conditions",
+            count,
+            f"at most {MAX_CONDITION_VALUES} condition values per rule (ALB's limit)",
+        )
         if self.priority is not None:
-            _in_range(f"rule[{self.name}].priority", self.priority, RULE_PRIORITY)
+            _in_range(f"{where}.priority", self.priority, RULE_PRIORITY)
 
 
 def allocate_priorities(rules: Sequence[RoutingRule], *, first: int = 100, step: int = 10) -> dict[str, int]:
@@ -216,11 +233,12 @@ def allocate_priorities(rules: Sequence[RoutingRule], *, first: int = 100, step:
     for rule in rules:
         if rule.priority is None:
             continue
-        if rule.priority in taken:
-            raise ValueError(
-                f"rule[{rule.name}].priority: {rule.priority} is already used by rule[{taken[rule.priority]}]; "
-                "priorities must be unique per listener"
-            )
+        require(
+            rule.priority not in taken,
+            f"rule[{rule.name}].priority",
+            rule.priority,
+            f"a priority no other rule of the listener has (rule[{taken.get(rule.priority)}] has it)",
+        )
         taken[rule.priority] = rule.name
     result: dict[str, int] = {}
     candidate = first
@@ -238,8 +256,29 @@ def allocate_priorities(rules: Sequence[RoutingRule], *, first: int = 100, step:
 
 
 @dataclass(frozen=True, kw_only=True)
+class LoadBalancerSpec:
+    """Who may reach the ALB and how it is kept: plain values the stack's config decides, validated."""
+
+    ingress_cidrs: Sequence[str]
+    """Client ranges admitted on the listener ports (IPv4 or IPv6 CIDRs)."""
+    ssl_policy: str
+    """TLS 1.3 security policy of the HTTPS listener."""
+    deletion_protection: bool
+    """Refuse deletion of the load balancer through the API."""
+    access_logs: bool
+    """Write access logs to an S3 bucket created here."""
+    access_log_expiration_days: int
+    """Days after which access log objects are deleted."""
+
+    def __post_init__(self) -> None:
+        check_cidrs("ingress_cidrs", self.ingress_cidrs, at_least_one=True)
+        one_of("ssl_policy", self.ssl_policy, TLS13_POLICIES)
+        _in_range("access_log_expiration_days", self.access_log_expiration_days, (1, 36_500))
+
+
+@dataclass(frozen=True, kw_only=True)
 class LoadBalancerArgs:
-    """Settings for the public ALB."""
+    """Where the public ALB lives, what it routes, and its spec."""
 
     context: AwsContext
     """Account, region and partition (plain values)."""
@@ -251,18 +290,10 @@ class LoadBalancerArgs:
     """Target groups to create."""
     rules: Sequence[RoutingRule]
     """Listener rules; anything they do not match gets the default 404."""
-    ingress_cidrs: Sequence[str] = ("0.0.0.0/0",)
-    """Client ranges admitted on the listener ports (IPv4 or IPv6 CIDRs)."""
+    spec: LoadBalancerSpec
+    """Ingress, TLS policy, deletion protection, access logs."""
     certificate_arn: str | None = None
     """ACM certificate: HTTPS on 443 with HTTP redirecting to it. Without one, HTTP only (dev)."""
-    ssl_policy: str = DEFAULT_TLS_POLICY
-    """TLS 1.3 security policy of the HTTPS listener."""
-    deletion_protection: bool = False
-    """Refuse deletion of the load balancer through the API."""
-    access_logs: bool = True
-    """Write access logs to an S3 bucket created here."""
-    access_log_expiration_days: int = 90
-    """Days after which access log objects are deleted."""
     access_log_bucket_name: str | None = None
     """Globally unique bucket name; ``<name>-access-logs-<account>-<region>`` when omitted."""
     idle_timeout_seconds: int = 60
@@ -276,50 +307,37 @@ class LoadBalancerArgs:
     """First allocated rule priority; allocated ones are spaced by 10."""
 
     def __post_init__(self) -> None:
-        if len(self.subnet_ids) < 2:
-            raise ValueError(f"subnet_ids: {len(self.subnet_ids)} given; an ALB needs subnets in at least 2 AZs")
-        if not self.target_groups:
-            raise ValueError("target_groups: at least one is required")
+        require(
+            len(self.subnet_ids) >= 2,
+            "subnet_ids",
+            f"{len(self.subnet_ids)} subnets",
+            "subnets in at least 2 AZs (an ALB needs them)",
+        )
+        require(bool(self.target_groups), "target_groups", [], "at least one target group")
         keys = [tg.key for tg in self.target_groups]
-        if len(set(keys)) != len(keys):
-            raise ValueError(f"target_groups: duplicate keys in {keys}")
+        require(len(set(keys)) == len(keys), "target_groups", keys, "distinct keys")
         names = [r.name for r in self.rules]
-        if len(set(names)) != len(names):
-            raise ValueError(f"rules: duplicate names in {names}")
+        require(len(set(names)) == len(names), "rules", names, "distinct names")
         for rule in self.rules:
-            if rule.target not in keys:
-                raise ValueError(f"rule[{rule.name}].target: {rule.target!r}; allowed: {', '.join(keys)}")
+            one_of(f"rule[{rule.name}].target", rule.target, keys)
         unrouted = [k for k in keys if k not in {r.target for r in self.rules}]
-        if unrouted:
-            raise ValueError(
-                f"target_groups: {unrouted} have no rule; ECS refuses a target group no listener routes to"
-            )
+        require(
+            not unrouted,
+            "target_groups",
+            unrouted,
+            "target groups some rule routes to (ECS refuses a target group no listener routes to)",
+        )
         allocate_priorities(self.rules, first=self.first_rule_priority)  # raises on conflicts
-        if not self.ingress_cidrs:
-            raise ValueError("ingress_cidrs: at least one CIDR is required")
-        for cidr in self.ingress_cidrs:
-            try:
-                ipaddress.ip_network(cidr)
-            except ValueError:
-                raise ValueError(f"ingress_cidrs: {cidr!r} is not a CIDR") from None
-        if self.certificate_arn is not None and not re.match(
-            r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$", self.certificate_arn
-        ):
-            raise ValueError(
-                f"certificate_arn: {self.certificate_arn!r}; allowed: an ACM certificate ARN "
-                "(arn:aws:acm:<region>:<account>:certificate/<id>)"
-            )
-        if self.ssl_policy not in TLS13_POLICIES:
-            raise ValueError(f"ssl_policy: {self.ssl_policy!r}; allowed: {', '.join(TLS13_POLICIES)}")
+        check_certificate_arn("certificate_arn", self.certificate_arn)
         _in_range("idle_timeout_seconds", self.idle_timeout_seconds, IDLE_TIMEOUT)
-        if self.idle_timeout_seconds >= self.app_keep_alive_seconds:
-            raise ValueError(
-                f"idle_timeout_seconds: {self.idle_timeout_seconds} must be less than the app's keep-alive "
-                f"({self.app_keep_alive_seconds} s), or the ALB reuses connections the app has closed (502s)"
-            )
-        _in_range("access_log_expiration_days", self.access_log_expiration_days, (1, 36_500))
-        if self.hsts_max_age_seconds < 0:
-            raise ValueError(f"hsts_max_age_seconds: {self.hsts_max_age_seconds}; allowed: 0 or more")
+        require(
+            self.idle_timeout_seconds < self.app_keep_alive_seconds,
+            "idle_timeout_seconds",
+            self.idle_timeout_seconds,
+            f"less than the app's keep-alive ({self.app_keep_alive_seconds} s), or the ALB reuses connections "
+            "the app has closed (502s)",
+        )
+        at_least("hsts_max_age_seconds", self.hsts_max_age_seconds, 0)
 
     @property
     def https(self) -> bool:
@@ -380,7 +398,7 @@ class LoadBalancer(pulumi.ComponentResource):
         self.access_logs_bucket = None
         log_dependencies: list[pulumi.Resource] = []
         access_logs: aws.lb.LoadBalancerAccessLogsArgs | None = None
-        if args.access_logs:
+        if args.spec.access_logs:
             bucket, log_dependencies = self._create_access_log_bucket()
             self.access_logs_bucket = pulumi.Output.from_input(bucket)
             access_logs = aws.lb.LoadBalancerAccessLogsArgs(bucket=bucket, prefix=ACCESS_LOG_PREFIX, enabled=True)
@@ -394,7 +412,7 @@ class LoadBalancer(pulumi.ComponentResource):
             security_groups=[sg.id],
             drop_invalid_header_fields=True,
             desync_mitigation_mode="defensive",
-            enable_deletion_protection=args.deletion_protection,
+            enable_deletion_protection=args.spec.deletion_protection,
             enable_http2=True,
             idle_timeout=args.idle_timeout_seconds,
             access_logs=access_logs,
@@ -425,7 +443,7 @@ class LoadBalancer(pulumi.ComponentResource):
                 load_balancer_arn=lb.arn,
                 port=443,
                 protocol="HTTPS",
-                ssl_policy=args.ssl_policy,
+                ssl_policy=args.spec.ssl_policy,
                 certificate_arn=args.certificate_arn,
                 default_actions=[not_found],
                 routing_http_response_server_enabled=False,
@@ -454,7 +472,7 @@ class LoadBalancer(pulumi.ComponentResource):
             self.https_listener_arn = https_listener.arn
             rules_listener = https_listener
             self.listener_mode = (
-                f"HTTPS :443 ({args.ssl_policy}) with HTTP :80 redirecting to it (301); "
+                f"HTTPS :443 ({args.spec.ssl_policy}) with HTTP :80 redirecting to it (301); "
                 f"{len(args.rules)} routing rules, default 404"
             )
         else:
@@ -509,7 +527,7 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=child,
         )
         for port in ports:
-            for i, cidr in enumerate(args.ingress_cidrs):
+            for i, cidr in enumerate(args.spec.ingress_cidrs):
                 v6 = ipaddress.ip_network(cidr).version == 6
                 aws.vpc.SecurityGroupIngressRule(
                     f"{name}-{'https' if port == 443 else 'http'}-in-{i + 1}",
@@ -540,7 +558,7 @@ class LoadBalancer(pulumi.ComponentResource):
             f"{name}-logs",
             bucket=bucket_name,
             # Without deletion protection (dev) the stack can be destroyed with its logs.
-            force_destroy=not args.deletion_protection,
+            force_destroy=not args.spec.deletion_protection,
             tags={"Name": bucket_name},
             opts=child,
         )
@@ -581,7 +599,7 @@ class LoadBalancer(pulumi.ComponentResource):
                     status="Enabled",
                     filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=f"{ACCESS_LOG_PREFIX}/"),
                     expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
-                        days=args.access_log_expiration_days
+                        days=args.spec.access_log_expiration_days
                     ),
                     abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
                         days_after_initiation=7

@@ -6,12 +6,14 @@ import ipaddress
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 import pulumi
 import pulumi_aws as aws
 
 from components.aws_context import AwsContext
+from components.errors import InputError, in_range, one_of, require
+from components.log_groups import check_retention
 
 NatGatewayMode = Literal["none", "single", "per-az"]
 
@@ -39,7 +41,7 @@ def subnet_cidrs(vpc_cidr: str, tier: SubnetTier, az_count: int) -> list[str]:
     blocks = list(network.subnets(prefixlen_diff=2))
     slots = list(blocks[_TIER_BLOCK[tier]].subnets(prefixlen_diff=3))
     if az_count > _MAX_AZ_SLOTS:
-        raise ValueError(f"az_count {az_count} exceeds the {_MAX_AZ_SLOTS} slots per tier")
+        raise InputError("az_count", az_count, f"at most {_MAX_AZ_SLOTS} (the subnet slots per tier)")
     return [str(s) for s in slots[:az_count]]
 
 
@@ -48,7 +50,7 @@ def endpoint_subnet_cidrs(vpc_cidr: str, az_count: int) -> list[str]:
     network = ipaddress.IPv4Network(vpc_cidr)
     spare = list(network.subnets(prefixlen_diff=2))[_SPARE_BLOCK]
     if az_count > _MAX_AZ_SLOTS:
-        raise ValueError(f"az_count {az_count} exceeds the {_MAX_AZ_SLOTS} slots per tier")
+        raise InputError("az_count", az_count, f"at most {_MAX_AZ_SLOTS} (the subnet slots per tier)")
     return [str(s) for s in list(spare.subnets(new_prefix=_ENDPOINT_SUBNET_PREFIX))[:az_count]]
 
 
@@ -85,6 +87,57 @@ class AdoptedVpc:
     private_subnet_ids: Sequence[str]
     isolated_subnet_ids: Sequence[str]
 
+    def __post_init__(self) -> None:
+        require(self.vpc_id.startswith("vpc-"), "vpc_id", self.vpc_id, "a VPC ID (vpc-...)")
+        for tier in _ADOPTED_TIERS:
+            ids = list(getattr(self, tier))
+            bad = [s for s in ids if not s.startswith("subnet-")]
+            require(not bad, tier, ids, f"every item a subnet ID (subnet-...) (bad: {', '.join(bad)})")
+
+
+_ADOPTED_TIERS: Final = ("public_subnet_ids", "private_subnet_ids", "isolated_subnet_ids")
+
+
+@dataclass(frozen=True, kw_only=True)
+class NetworkSpec:
+    """The shape of a VPC (or of the adopted one): what the stack's config decides, validated."""
+
+    cidr_block: str
+    """IPv4 CIDR of the VPC: a private range, /16 to /22."""
+    az_count: int
+    """Availability zones to span, 2 to 6 (each tier gets one subnet per AZ)."""
+    nat_gateways: NatGatewayMode
+    """``per-az`` keeps private subnets online through an AZ outage; ``single`` is the cheap dev shape."""
+    vpc_endpoints: bool
+    """Interface endpoints + S3 gateway endpoint so image pulls and logs bypass NAT."""
+    flow_logs: bool
+    """Capture all traffic metadata to CloudWatch Logs."""
+    log_retention_days: int
+    """Retention of the flow log group (a value CloudWatch Logs accepts)."""
+    adopt: AdoptedVpc | None = None
+    """Use an existing VPC instead of creating one (one subnet per AZ in each tier)."""
+
+    def __post_init__(self) -> None:
+        try:
+            network = ipaddress.IPv4Network(self.cidr_block)
+        except ValueError:
+            raise InputError("cidr_block", self.cidr_block, "an IPv4 CIDR such as 10.0.0.0/16") from None
+        require(16 <= network.prefixlen <= 22, "cidr_block", self.cidr_block, "a prefix length from /16 to /22")
+        require(network.is_private, "cidr_block", self.cidr_block, "a private (RFC 1918) range")
+        in_range("az_count", self.az_count, 2, 6)
+        one_of("nat_gateways", self.nat_gateways, get_args(NatGatewayMode))
+        check_retention("log_retention_days", self.log_retention_days)
+        if self.adopt is not None:
+            for tier in _ADOPTED_TIERS:
+                ids = list(getattr(self.adopt, tier))
+                require(
+                    len(ids) == self.az_count,
+                    f"adopt.{tier}",
+                    ids,
+                    f"exactly az_count ({self.az_count}) subnet IDs, one per AZ",
+                    refers=("az_count",),
+                )
+
 
 @dataclass(frozen=True, kw_only=True)
 class NetworkArgs:
@@ -93,19 +146,9 @@ class NetworkArgs:
     context: AwsContext
     """Account, region and partition (plain values)."""
     availability_zones: Sequence[str]
-    """AZ names to span, resolved before construction (the count decides how many subnets exist)."""
-    cidr_block: str = "10.0.0.0/16"
-    """IPv4 CIDR of the VPC; /16 to /22."""
-    nat_gateways: NatGatewayMode = "single"
-    """``per-az`` keeps private subnets online through an AZ outage; ``single`` is the cheap dev shape."""
-    vpc_endpoints: bool = True
-    """Interface endpoints + S3 gateway endpoint so image pulls and logs bypass NAT."""
-    flow_logs: bool = False
-    """Capture all traffic metadata to CloudWatch Logs."""
-    log_retention_days: int = 30
-    """Retention of the flow log group."""
-    adopt: AdoptedVpc | None = None
-    """Use an existing VPC instead of creating one."""
+    """AZ names to span, resolved before construction: exactly ``spec.az_count`` of them."""
+    spec: NetworkSpec
+    """CIDR, AZ count, NAT, endpoints, flow logs, or the adopted VPC."""
     name_tags: dict[str, str] = field(default_factory=dict)
     """Extra tags for the VPC itself (provider default tags apply everywhere already)."""
     inspection: bool = False
@@ -115,25 +158,21 @@ class NetworkArgs:
     (see ``Network.inspection``); on its own this leaves the public subnets offline."""
 
     def __post_init__(self) -> None:
-        az_count = len(self.availability_zones)
-        if not 2 <= az_count <= 6:
-            raise ValueError(f"availability_zones: {az_count} given; between 2 and 6 are allowed")
-        if len(set(self.availability_zones)) != az_count:
-            raise ValueError(f"availability_zones: duplicates in {list(self.availability_zones)}")
-        prefix = ipaddress.IPv4Network(self.cidr_block).prefixlen
-        if not 16 <= prefix <= 22:
-            raise ValueError(f"cidr_block: {self.cidr_block} must have a prefix from /16 to /22")
-        if self.nat_gateways not in ("none", "single", "per-az"):
-            raise ValueError(f"nat_gateways: {self.nat_gateways!r}; allowed: none, single, per-az")
-        if self.adopt is not None:
-            for tier in ("public_subnet_ids", "private_subnet_ids", "isolated_subnet_ids"):
-                if len(getattr(self.adopt, tier)) != az_count:
-                    raise ValueError(f"adopt.{tier}: one subnet per AZ ({az_count}) is required")
-            if self.inspection:
-                raise ValueError(
-                    "inspection: True needs route tables this program owns; an adopted VPC (adopt) "
-                    "cannot be re-routed through inspection endpoints"
-                )
+        zones = list(self.availability_zones)
+        require(
+            len(zones) == self.spec.az_count,
+            "availability_zones",
+            zones,
+            f"exactly spec.az_count ({self.spec.az_count}) names",
+        )
+        require(len(set(zones)) == len(zones), "availability_zones", zones, "distinct AZ names")
+        if self.spec.adopt is not None and self.inspection:
+            raise InputError(
+                "inspection",
+                True,
+                "False with spec.adopt: inspection needs route tables this program owns, and an adopted "
+                "VPC cannot be re-routed through inspection endpoints",
+            )
 
 
 class Network(pulumi.ComponentResource):
@@ -182,13 +221,13 @@ class Network(pulumi.ComponentResource):
         self.endpoint_security_group_id = None
         self.inspection = None
 
-        if args.adopt is not None:
-            self._adopt(args.adopt)
+        if args.spec.adopt is not None:
+            self._adopt(args.spec.adopt)
         else:
             self._create_vpc()
-        if args.vpc_endpoints:
+        if args.spec.vpc_endpoints:
             self._create_endpoints()
-        if args.flow_logs:
+        if args.spec.flow_logs:
             self._create_flow_logs()
 
         self.register_outputs(
@@ -218,7 +257,7 @@ class Network(pulumi.ComponentResource):
 
         vpc = aws.ec2.Vpc(
             f"{name}-vpc",
-            cidr_block=args.cidr_block,
+            cidr_block=args.spec.cidr_block,
             enable_dns_support=True,  # both are required for interface endpoints' private DNS
             enable_dns_hostnames=True,
             tags={"Name": f"{name}-vpc", **args.name_tags},
@@ -235,7 +274,7 @@ class Network(pulumi.ComponentResource):
         self.internet_gateway_id = igw.id
 
         def subnets(tier: SubnetTier) -> list[aws.ec2.Subnet]:
-            cidrs = subnet_cidrs(args.cidr_block, tier, len(azs))
+            cidrs = subnet_cidrs(args.spec.cidr_block, tier, len(azs))
             return [
                 aws.ec2.Subnet(
                     f"{name}-{tier}-{i + 1}",
@@ -324,8 +363,8 @@ class Network(pulumi.ComponentResource):
         name, args = self._name, self._args
         child = pulumi.ResourceOptions(parent=self)
         azs = args.availability_zones
-        public_cidrs = subnet_cidrs(args.cidr_block, "public", len(azs))
-        endpoint_cidrs = endpoint_subnet_cidrs(args.cidr_block, len(azs))
+        public_cidrs = subnet_cidrs(args.spec.cidr_block, "public", len(azs))
+        endpoint_cidrs = endpoint_subnet_cidrs(args.spec.cidr_block, len(azs))
 
         endpoint_rt = aws.ec2.RouteTable(
             f"{name}-gwlbe-rt", vpc_id=vpc.id, tags={"Name": f"{name}-gwlb-endpoints"}, opts=child
@@ -375,7 +414,7 @@ class Network(pulumi.ComponentResource):
     def _create_nat_gateways(
         self, public: list[aws.ec2.Subnet], igw: aws.ec2.InternetGateway
     ) -> list[pulumi.Output[str]]:
-        mode = self._args.nat_gateways
+        mode = self._args.spec.nat_gateways
         count = {"none": 0, "single": 1, "per-az": len(public)}[mode]
         ids: list[pulumi.Output[str]] = []
         for i in range(count):
@@ -453,7 +492,7 @@ class Network(pulumi.ComponentResource):
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-flow-logs",
             name=group_name,
-            retention_in_days=self._args.log_retention_days,
+            retention_in_days=self._args.spec.log_retention_days,
             opts=child,
         )
         # Plain JSON (known at preview, so policies can read it): see components/aws_context.py.

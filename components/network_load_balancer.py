@@ -4,7 +4,7 @@ Typical use here: fixed addresses in front of the ALB (target type ``alb``) for 
 allow-list IPs, while the ALB keeps the HTTP routing. The same component serves UDP/TCP services on
 ``ip`` or ``instance`` targets, and terminates TLS itself when a certificate is given.
 
-Every combination AWS would reject is refused in ``NetworkLoadBalancerArgs`` (``NlbSpecError``), so a
+Every combination AWS would reject is refused in ``NetworkLoadBalancerArgs`` (``InputError``), so a
 bad spec stops the run before anything is created. The rules come from the ELBv2 API reference
 (botocore's ``elbv2`` model: CreateTargetGroup/CreateListener) and the NLB user guide:
 
@@ -29,6 +29,8 @@ import pulumi_aws as aws
 
 # One list of TLS 1.3 policies for both load balancers (NLB TLS listeners take the same ELB policies,
 # including AWS's recommended hybrid post-quantum default).
+from components.arns import check_certificate_arn
+from components.errors import InputError, in_range, one_of, require
 from components.load_balancer import DEFAULT_TLS_POLICY, TLS13_POLICIES
 
 NlbProtocol = Literal["TCP", "UDP", "TCP_UDP", "TLS"]
@@ -54,23 +56,11 @@ _MATCHER: Final = re.compile(r"^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$")
 _NAME: Final = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
 
 
-class NlbSpecError(ValueError):
-    """A listener, target group or address setting that AWS would reject (raised before any resource)."""
-
-
-def _require(condition: bool, message: str) -> None:
-    if not condition:
-        raise NlbSpecError(message)
-
-
-def _in_range(setting: str, value: int, low: int, high: int) -> None:
-    _require(low <= value <= high, f"{setting}: {value} is out of range; allowed: {low}-{high}")
-
-
 def _validate_matcher(setting: str, matcher: str, low: int, high: int) -> None:
-    _require(bool(_MATCHER.match(matcher)), f"{setting}: {matcher!r} is not codes like '200' or '200-399'")
+    allowed = f"HTTP codes or ranges such as '200' or '200-399', each from {low} to {high}"
+    require(_MATCHER.match(matcher) is not None, setting, matcher, allowed)
     for code in re.findall(r"\d{3}", matcher):
-        _require(low <= int(code) <= high, f"{setting}: {matcher!r} has code {code}; allowed: {low}-{high}")
+        require(low <= int(code) <= high, setting, matcher, allowed)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,26 +85,26 @@ class NlbHealthCheck:
     """2-10 consecutive failures."""
 
     def validate(self, where: str) -> None:
-        _require(
-            self.protocol in ("TCP", "HTTP", "HTTPS"),
-            f"{where}.protocol: {self.protocol!r}; allowed: TCP, HTTP, HTTPS",
-        )
-        if isinstance(self.port, int):
-            _in_range(f"{where}.port", self.port, 1, 65535)
-        _in_range(f"{where}.interval_seconds", self.interval_seconds, 5, 300)
-        _in_range(f"{where}.timeout_seconds", self.timeout_seconds, 2, 120)
-        _require(
+        one_of(f"{where}.protocol", self.protocol, ("TCP", "HTTP", "HTTPS"))
+        if self.port != "traffic-port":
+            in_range(f"{where}.port", self.port, 1, 65535)
+        in_range(f"{where}.interval_seconds", self.interval_seconds, 5, 300)
+        in_range(f"{where}.timeout_seconds", self.timeout_seconds, 2, 120)
+        require(
             self.timeout_seconds < self.interval_seconds,
-            f"{where}.timeout_seconds: {self.timeout_seconds} must be less than interval_seconds "
-            f"({self.interval_seconds})",
+            f"{where}.timeout_seconds",
+            self.timeout_seconds,
+            f"less than interval_seconds ({self.interval_seconds})",
         )
-        _in_range(f"{where}.healthy_threshold", self.healthy_threshold, 2, 10)
-        _in_range(f"{where}.unhealthy_threshold", self.unhealthy_threshold, 2, 10)
+        in_range(f"{where}.healthy_threshold", self.healthy_threshold, 2, 10)
+        in_range(f"{where}.unhealthy_threshold", self.unhealthy_threshold, 2, 10)
         if self.protocol == "TCP":
-            _require(self.path is None, f"{where}.path: only HTTP and HTTPS health checks take a path")
+            require(self.path is None, f"{where}.path", self.path, "none with TCP (only HTTP(S) checks take a path)")
         else:
             path = self.path or "/"
-            _require(path.startswith("/") and len(path) <= 1024, f"{where}.path: {path!r} must start with / (<= 1024)")
+            require(
+                path.startswith("/") and len(path) <= 1024, f"{where}.path", path, "a path starting with / (<= 1024)"
+            )
             _validate_matcher(f"{where}.matcher", self.matcher, 200, 599)
 
 
@@ -202,81 +192,72 @@ class NetworkLoadBalancerArgs:
 
     def __post_init__(self) -> None:
         az_count = len(self.availability_zones)
-        _require(2 <= az_count <= 6, f"availability_zones: {az_count} given; allowed: 2-6")
-        _require(
+        require(2 <= az_count <= 6, "availability_zones", list(self.availability_zones), "2 to 6 AZ names")
+        require(
             len(self.subnet_ids) == az_count,
-            f"subnet_ids: {len(self.subnet_ids)} given for {az_count} availability zones; one subnet per AZ",
+            "subnet_ids",
+            f"{len(self.subnet_ids)} subnets",
+            f"one subnet per AZ ({az_count})",
         )
         self._validate_addresses(az_count)
         groups = self._validate_target_groups()
         self._validate_listeners(groups)
         if self.security_group:
-            _require(
-                bool(self.ingress_cidrs), "ingress_cidrs: empty; a security group with no ingress admits no client"
-            )
-            for cidr in self.ingress_cidrs:
-                try:
-                    ipaddress.IPv4Network(cidr)
-                except ValueError:
-                    raise NlbSpecError(f"ingress_cidrs: {cidr!r} is not an IPv4 CIDR") from None
+            check_ingress_cidrs("ingress_cidrs", self.ingress_cidrs)
             for i, tg in enumerate(self.target_groups):
-                _require(
+                require(
                     tg.security_group_id is not None,
-                    f"target_groups[{i}] ({tg.name}): the NLB has a security group, so the targets' security "
-                    "group is required (alb.security_group_id or target_security_group_id) to admit it",
+                    f"target_groups[{i}].security_group_id",
+                    None,
+                    f"the targets' security group ({tg.name}: alb.security_group_id or target_security_group_id): "
+                    "the NLB has a security group, and the targets' must admit it",
                 )
         else:
-            _require(not self.ingress_cidrs, "ingress_cidrs: set, but security_group is False")
+            require(
+                not self.ingress_cidrs, "ingress_cidrs", list(self.ingress_cidrs), "empty when security_group is False"
+            )
 
     def _validate_addresses(self, az_count: int) -> None:
+        ids = list(self.existing_eip_allocation_ids)
         if self.internal:
-            _require(
-                not self.existing_eip_allocation_ids,
-                "existing_eip_allocation_ids: an internal NLB has no public addresses",
-            )
+            require(not ids, "existing_eip_allocation_ids", ids, "empty: an internal NLB has no public addresses")
             return
-        if self.existing_eip_allocation_ids:
-            _require(
-                self.static_ips, "existing_eip_allocation_ids: set, but static_ips is False (they would be ignored)"
-            )
-            ids = list(self.existing_eip_allocation_ids)
-            _require(
+        if ids:
+            require(self.static_ips, "existing_eip_allocation_ids", ids, "empty when static_ips is False")
+            require(
                 len(ids) == az_count,
-                f"existing_eip_allocation_ids: {len(ids)} Elastic IPs for {az_count} availability zones; "
-                "an NLB takes exactly one per AZ",
+                "existing_eip_allocation_ids",
+                ids,
+                f"exactly one Elastic IP per AZ ({az_count})",
             )
-            _require(len(set(ids)) == len(ids), f"existing_eip_allocation_ids: duplicates in {ids}")
+            require(len(set(ids)) == len(ids), "existing_eip_allocation_ids", ids, "distinct allocation IDs")
             bad = [a for a in ids if not re.match(r"^eipalloc-[0-9a-f]{8,17}$", a)]
-            _require(not bad, f"existing_eip_allocation_ids: {bad} are not allocation IDs (eipalloc-...)")
+            require(not bad, "existing_eip_allocation_ids", ids, f"allocation IDs eipalloc-... (bad: {bad})")
 
     def _validate_target_groups(self) -> dict[str, NlbTargetGroup]:
-        _require(bool(self.target_groups), "target_groups: at least one is required")
+        require(bool(self.target_groups), "target_groups", [], "at least one target group")
         groups: dict[str, NlbTargetGroup] = {}
         for i, tg in enumerate(self.target_groups):
-            where = f"target_groups[{i}] ({tg.name})"
-            _require(bool(_NAME.match(tg.name)), f"{where}.name: lowercase letters, digits, '-', <= 16 chars")
-            _require(tg.name not in groups, f"{where}.name: duplicate target group name")
+            where = f"target_groups[{i}]"
+            require(_NAME.match(tg.name) is not None, f"{where}.name", tg.name, "lowercase letters, digits, '-', <= 16")
+            require(tg.name not in groups, f"{where}.name", tg.name, "a name no other target group has")
             groups[tg.name] = tg
-            _require(
-                tg.protocol in LISTENER_TARGET_PROTOCOLS,
-                f"{where}.protocol: {tg.protocol!r}; allowed: {', '.join(LISTENER_TARGET_PROTOCOLS)}",
-            )
-            _require(
-                tg.target_type in ("ip", "instance", "alb"),
-                f"{where}.target_type: {tg.target_type!r}; allowed: ip, instance, alb",
-            )
-            _in_range(f"{where}.port", tg.port, 1, 65535)
-            _in_range(f"{where}.deregistration_delay_seconds", tg.deregistration_delay_seconds, 0, 3600)
+            one_of(f"{where}.protocol", tg.protocol, LISTENER_TARGET_PROTOCOLS)
+            one_of(f"{where}.target_type", tg.target_type, ("ip", "instance", "alb"))
+            in_range(f"{where}.port", tg.port, 1, 65535)
+            in_range(f"{where}.deregistration_delay_seconds", tg.deregistration_delay_seconds, 0, 3600)
             if tg.target_type == "alb":
                 self._validate_alb_group(where, tg)
             tg.health_check.validate(f"{where}.health_check")
             if tg.protocol == "UDP":
-                _require(
+                require(
                     tg.health_check.port != "traffic-port",
-                    f"{where}.health_check.port: UDP targets are health-checked over TCP; name the TCP port",
+                    f"{where}.health_check.port",
+                    tg.health_check.port,
+                    "an explicit TCP port: UDP targets are health-checked over TCP",
                 )
             if tg.target_type != "alb":
-                _require(tg.alb is None, f"{where}.alb: only for target_type 'alb'")
+                require(tg.alb is None, f"{where}.alb", "an AlbTarget", "none unless target_type is 'alb'")
                 for target in tg.targets:
                     if isinstance(target, str):
                         _validate_target(where, tg.target_type, target)
@@ -284,100 +265,124 @@ class NetworkLoadBalancerArgs:
 
     @staticmethod
     def _validate_alb_group(where: str, tg: NlbTargetGroup) -> None:
-        _require(
+        require(
             tg.protocol == "TCP",
-            f"{where}.protocol: {tg.protocol!r}; an 'alb' target group accepts only TCP (no UDP, TCP_UDP or TLS)",
+            f"{where}.protocol",
+            tg.protocol,
+            "TCP: an 'alb' target group accepts only TCP (no UDP, TCP_UDP or TLS)",
         )
-        _require(tg.alb is not None, f"{where}.alb: target_type 'alb' needs the ALB (AlbTarget)")
-        _require(not tg.targets, f"{where}.targets: an 'alb' target group has exactly one target, set through alb")
+        require(tg.alb is not None, f"{where}.alb", None, "the ALB (AlbTarget) for target_type 'alb'")
+        require(
+            not tg.targets, f"{where}.targets", list(tg.targets), "empty: an 'alb' target group's one target is alb"
+        )
         assert tg.alb is not None
-        _require(
+        require(
             tg.health_check.protocol in ("HTTP", "HTTPS"),
-            f"{where}.health_check.protocol: {tg.health_check.protocol!r}; an 'alb' target is checked over "
-            "HTTP or HTTPS through one of its listeners",
+            f"{where}.health_check.protocol",
+            tg.health_check.protocol,
+            "HTTP or HTTPS: an 'alb' target is checked through one of its listeners",
         )
-        _require(
+        require(
             tg.alb.listener_port == tg.port,
-            f"{where}.port: {tg.port}, but the ALB listener is on {tg.alb.listener_port}; "
-            "an 'alb' target group's port must be an ALB listener's port",
+            f"{where}.port",
+            tg.port,
+            f"the ALB listener's port ({tg.alb.listener_port}): an 'alb' target group's port must be one",
         )
         if tg.health_check.port in ("traffic-port", tg.port):
-            _require(
+            require(
                 tg.health_check.protocol == tg.alb.listener_protocol,
-                f"{where}.health_check.protocol: {tg.health_check.protocol} to the ALB's "
-                f"{tg.alb.listener_protocol} listener on {tg.port}; use {tg.alb.listener_protocol}",
+                f"{where}.health_check.protocol",
+                tg.health_check.protocol,
+                f"{tg.alb.listener_protocol}, the protocol of the ALB's listener on {tg.port}",
             )
 
     def _validate_listeners(self, groups: dict[str, NlbTargetGroup]) -> None:
-        _require(bool(self.listeners), "listeners: at least one is required")
+        require(bool(self.listeners), "listeners", [], "at least one listener")
         ports: set[int] = set()
         used: set[str] = set()
         for i, listener in enumerate(self.listeners):
-            where = f"listeners[{i}] ({listener.protocol} {listener.port})"
-            _in_range(f"{where}.port", listener.port, 1, 65535)
-            _require(
+            where = f"listeners[{i}]"
+            in_range(f"{where}.port", listener.port, 1, 65535)
+            require(
                 listener.port not in ports,
-                f"{where}.port: another listener uses {listener.port} (use TCP_UDP for TCP and UDP on one port)",
+                f"{where}.port",
+                listener.port,
+                "a port no other listener uses (TCP_UDP serves TCP and UDP on one port)",
             )
             ports.add(listener.port)
-            allowed = LISTENER_TARGET_PROTOCOLS.get(listener.protocol)
-            _require(
-                allowed is not None,
-                f"{where}.protocol: {listener.protocol!r}; allowed: {', '.join(LISTENER_TARGET_PROTOCOLS)}",
-            )
-            assert allowed is not None
-            tg = groups.get(listener.target_group)
-            _require(
-                tg is not None,
-                f"{where}.target_group: {listener.target_group!r} is not one of {', '.join(groups) or 'none'}",
-            )
-            assert tg is not None
+            one_of(f"{where}.protocol", listener.protocol, LISTENER_TARGET_PROTOCOLS)
+            allowed = LISTENER_TARGET_PROTOCOLS[listener.protocol]
+            one_of(f"{where}.target_group", listener.target_group, groups)
+            tg = groups[listener.target_group]
             used.add(tg.name)
             if tg.target_type == "alb":
-                _require(
+                require(
                     listener.protocol == "TCP",
-                    f"{where}: forwards to '{tg.name}' (target type alb); only TCP listeners can forward to an ALB",
+                    f"{where}.protocol",
+                    listener.protocol,
+                    f"TCP: it forwards to '{tg.name}' (target type alb), and only TCP listeners can forward to an ALB",
                 )
-            _require(
+            require(
                 tg.protocol in allowed,
-                f"{where}: a {listener.protocol} listener cannot forward to {tg.protocol} target group "
-                f"'{tg.name}'; allowed target protocols: {', '.join(sorted(allowed))}",
+                f"{where}.target_group",
+                listener.target_group,
+                f"a target group of protocol {', '.join(sorted(allowed))} for a {listener.protocol} listener "
+                f"('{tg.name}' is {tg.protocol})",
             )
             if listener.protocol == "TLS":
-                _require(
+                require(
                     listener.certificate_arn is not None,
-                    f"{where}.certificate_arn: a TLS listener needs a certificate (ACM ARN)",
+                    f"{where}.certificate_arn",
+                    None,
+                    "an ACM certificate ARN: a TLS listener needs a certificate",
                 )
                 if isinstance(listener.certificate_arn, str):
-                    _require(
-                        listener.certificate_arn.startswith("arn:") and ":certificate/" in listener.certificate_arn,
-                        f"{where}.certificate_arn: {listener.certificate_arn!r} is not a certificate ARN",
-                    )
-                _require(
-                    listener.ssl_policy in TLS13_POLICIES,
-                    f"{where}.ssl_policy: {listener.ssl_policy!r}; allowed: {', '.join(TLS13_POLICIES)}",
-                )
+                    check_certificate_arn(f"{where}.certificate_arn", listener.certificate_arn)
+                one_of(f"{where}.ssl_policy", listener.ssl_policy, TLS13_POLICIES)
             else:
-                _require(listener.certificate_arn is None, f"{where}.certificate_arn: only TLS listeners take one")
-                _require(listener.alpn_policy is None, f"{where}.alpn_policy: only TLS listeners take one")
+                require(
+                    listener.certificate_arn is None,
+                    f"{where}.certificate_arn",
+                    listener.certificate_arn,
+                    "none: only TLS listeners take one",
+                )
+                require(
+                    listener.alpn_policy is None,
+                    f"{where}.alpn_policy",
+                    listener.alpn_policy,
+                    "none: only TLS listeners",
+                )
         unused = [name for name in groups if name not in used]
         # A target group no listener forwards to is never health-checked and never receives traffic.
-        _require(not unused, f"target_groups: {unused} are not used by any listener")
+        require(not unused, "target_groups", unused, "only target groups some listener forwards to")
 
 
 def _validate_target(where: str, target_type: str, target: str) -> None:
     if target_type == "instance":
-        _require(bool(re.match(r"^i-[0-9a-f]{8,17}$", target)), f"{where}.targets: {target!r} is not an instance ID")
+        require(re.match(r"^i-[0-9a-f]{8,17}$", target) is not None, f"{where}.targets", target, "instance IDs (i-...)")
         return
     try:
         address = ipaddress.IPv4Address(target)
     except ValueError:
-        raise NlbSpecError(f"{where}.targets: {target!r} is not an IPv4 address") from None
+        raise InputError(f"{where}.targets", target, "IPv4 addresses") from None
     # AWS accepts VPC, RFC 1918 and RFC 6598 addresses only, never publicly routable ones.
-    _require(
+    require(
         address.is_private or address in ipaddress.IPv4Network("100.64.0.0/10"),
-        f"{where}.targets: {target} is publicly routable; ip targets must be private (RFC 1918/6598)",
+        f"{where}.targets",
+        target,
+        "private addresses (RFC 1918/6598): ip targets are never publicly routable",
     )
+
+
+def check_ingress_cidrs(setting: str, cidrs: Sequence[str]) -> None:
+    """Client ranges admitted by the NLB's security group: one or more IPv4 CIDRs."""
+    values = list(cidrs)
+    require(bool(values), setting, values, "at least one CIDR (IPv4; a security group with no ingress admits no one)")
+    for cidr in values:
+        try:
+            ipaddress.IPv4Network(cidr)
+        except ValueError:
+            raise InputError(setting, values, f"every item an IPv4 CIDR such as 203.0.113.0/24 (bad: {cidr})") from None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -31,31 +31,19 @@ import json
 import re
 import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 import pulumi
 import pulumi_aws as aws
 
+from components.arns import KMS_KEY_ARN
 from components.aws_context import AwsContext
+from components.errors import InputError, in_range, require
 
 # --------------------------------------------------------------------------------------------------
 # Validation helpers (shared with stack/settings.py, which re-raises them naming the config key)
 # --------------------------------------------------------------------------------------------------
-
-
-class RegistrySettingError(ValueError):
-    """A registry setting is outside what ECR accepts; names the field, the value and what is allowed."""
-
-    def __init__(self, setting: str, value: object, allowed: str) -> None:
-        self.setting = setting
-        self.value = value
-        self.allowed = allowed
-        super().__init__(f"{setting} = {value!r} is not valid: {allowed}")
-
-
-class LifecycleRuleError(RegistrySettingError):
-    """A lifecycle rule (or the set of rules) that ECR would reject."""
 
 
 # Patterns from the ECR API model (botocore ``ecr`` service-2.json), so bad values fail here, at
@@ -78,7 +66,6 @@ _LIFECYCLE_TEXT_LENGTH: Final = (100, 30720)  # LifecyclePolicyText, ECR API mod
 _MAX_SCAN_FILTERS: Final = 100  # ScanningRepositoryFilterList
 _MAX_REPLICATION_FILTERS: Final = 100  # RepositoryFilterList
 _MAX_REPLICATION_DESTINATIONS: Final = 25  # service quota: unique destinations across all rules
-_KMS_KEY_ARN: Final = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key/[0-9a-f-]{36}|alias/[\w/-]+)$")
 
 # Actions another account needs to pull (ecr:GetAuthorizationToken is not resource-scoped: the
 # puller grants it in its own identity policy).
@@ -96,18 +83,19 @@ KMS_MODES: Final = ("aws-managed", "customer-managed")
 
 OWNER_LOCK_PARAMETER: Final = "/platform/ecr/registry-settings-owner"
 
+AUTO_TAG_PREFIX: Final = "build-"
+"""Tags ``build-<digest>`` are the image component's content-addressed, immutable build tags."""
+
 
 def check_repository_name(name: str, setting: str = "repository") -> str:
     if not _REPOSITORY_NAME.match(name):
-        raise RegistrySettingError(
-            setting, name, "lowercase letters, digits, '.', '_', '-' and '/' separated parts, 2-256 chars"
-        )
+        raise InputError(setting, name, "lowercase letters, digits, '.', '_', '-' and '/' separated parts, 2-256 chars")
     return name
 
 
 def check_scan_filter(value: str, setting: str = "scan_filters") -> str:
     if not _SCAN_FILTER.match(value):
-        raise RegistrySettingError(
+        raise InputError(
             setting, value, "a repository name filter of lowercase letters, digits, . _ - / and * wildcards"
         )
     return value
@@ -115,21 +103,19 @@ def check_scan_filter(value: str, setting: str = "scan_filters") -> str:
 
 def check_replication_filter(value: str, setting: str = "replication_filters") -> str:
     if not _REPLICATION_FILTER.match(value):
-        raise RegistrySettingError(
-            setting, value, "a repository name prefix (lowercase letters, digits, . _ - /), 2-256 chars"
-        )
+        raise InputError(setting, value, "a repository name prefix (lowercase letters, digits, . _ - /), 2-256 chars")
     return value
 
 
 def check_tag(value: str, setting: str = "tag") -> str:
     if not _TAG.match(value):
-        raise RegistrySettingError(setting, value, "a Docker tag: [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+        raise InputError(setting, value, "a Docker tag: [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
     return value
 
 
 def check_kms_key(value: str, setting: str = "kms_key") -> str:
-    if value not in KMS_MODES and not _KMS_KEY_ARN.match(value):
-        raise RegistrySettingError(
+    if value not in KMS_MODES and not KMS_KEY_ARN.match(value):
+        raise InputError(
             setting, value, "aws-managed, customer-managed, or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)"
         )
     return value
@@ -141,7 +127,7 @@ def pull_principal_arn(value: str, *, partition: str = "aws", setting: str = "pu
         return f"arn:{partition}:iam::{value}:root"
     if re.match(r"^arn:aws[a-z-]*:iam::\d{12}:(root|role/[\w+=,.@/-]+|user/[\w+=,.@/-]+)$", value):
         return value
-    raise RegistrySettingError(
+    raise InputError(
         setting, value, "a 12-digit account ID or an IAM role/user ARN (never '*': pulls are granted by name)"
     )
 
@@ -189,8 +175,8 @@ class LifecycleRule:
     def label(self) -> str:
         return f"lifecycle rule {self.priority} ({self.description or self.tag_status})"
 
-    def _error(self, field_name: str, value: object, allowed: str) -> LifecycleRuleError:
-        return LifecycleRuleError(f"{self.label}: {field_name}", value, allowed)
+    def _error(self, field_name: str, value: object, allowed: str) -> InputError:
+        return InputError(f"{self.label}: {field_name}", value, allowed)
 
     def __post_init__(self) -> None:
         if isinstance(self.priority, bool) or not isinstance(self.priority, int) or self.priority < 1:
@@ -280,10 +266,10 @@ def keep_last(count: int, *, priority: int) -> LifecycleRule:
 
 def default_lifecycle_rules(
     *,
-    untagged_days: int = 7,
-    release_prefixes: Sequence[str] = ("v",),
-    keep_release: int = 20,
-    keep_any: int = 30,
+    untagged_days: int,
+    release_prefixes: Sequence[str],
+    keep_release: int,
+    keep_any: int,
 ) -> tuple[LifecycleRule, ...]:
     """Expire untagged images, keep the last N release images *per prefix*, keep the last N others.
 
@@ -298,21 +284,63 @@ def default_lifecycle_rules(
     return tuple(rules)
 
 
+# Ceilings that catch a typo (an extra zero) rather than AWS limits: ten years of untagged images,
+# and more images than a repository of this platform should ever keep.
+MAX_UNTAGGED_DAYS: Final = 3650
+MAX_KEPT_IMAGES: Final = 10_000
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetentionPolicy:
+    """The platform's lifecycle policy in four numbers (see ``default_lifecycle_rules``)."""
+
+    untagged_days: int
+    """Days after push when untagged images expire."""
+    release_prefixes: Sequence[str]
+    """Tag prefixes of release images (each kept separately)."""
+    keep_release: int
+    """Release images kept per prefix."""
+    keep_any: int
+    """Other images kept (build-* tags, the build cache)."""
+
+    def __post_init__(self) -> None:
+        in_range("untagged_days", self.untagged_days, 1, MAX_UNTAGGED_DAYS, "days")
+        prefixes = list(self.release_prefixes)
+        bad = [p for p in prefixes if not _TAG_PREFIX.match(p)]
+        require(
+            not bad,
+            "release_prefixes",
+            prefixes,
+            f"every item a tag prefix (letters, digits, _ . -) (bad: {', '.join(bad)})",
+        )
+        require(len(set(prefixes)) == len(prefixes), "release_prefixes", prefixes, "distinct prefixes")
+        in_range("keep_release", self.keep_release, 1, MAX_KEPT_IMAGES, "images")
+        in_range("keep_any", self.keep_any, 1, MAX_KEPT_IMAGES, "images")
+        lifecycle_policy_document(self.rules)  # the whole policy as ECR validates it
+
+    @property
+    def rules(self) -> tuple[LifecycleRule, ...]:
+        return default_lifecycle_rules(
+            untagged_days=self.untagged_days,
+            release_prefixes=self.release_prefixes,
+            keep_release=self.keep_release,
+            keep_any=self.keep_any,
+        )
+
+
 def lifecycle_policy_document(rules: Sequence[LifecycleRule]) -> str:
     """Validate the rule set as ECR does and render the policy JSON (rules ordered by priority)."""
     if not rules:
-        raise LifecycleRuleError("lifecycle_rules", [], "at least one rule")
+        raise InputError("lifecycle_rules", [], "at least one rule")
     priorities = [r.priority for r in rules]
     duplicates = sorted({p for p in priorities if priorities.count(p) > 1})
     if duplicates:
-        raise LifecycleRuleError("lifecycle_rules: rulePriority", duplicates, "unique priorities across rules")
+        raise InputError("lifecycle_rules: rulePriority", duplicates, "unique priorities across rules")
     catch_all = [r for r in rules if r.tag_status == "any"]
     if len(catch_all) > 1:
-        raise LifecycleRuleError(
-            "lifecycle_rules: tagStatus 'any'", [r.priority for r in catch_all], "at most one rule"
-        )
+        raise InputError("lifecycle_rules: tagStatus 'any'", [r.priority for r in catch_all], "at most one rule")
     if catch_all and catch_all[0].priority != max(priorities):
-        raise LifecycleRuleError(
+        raise InputError(
             f"{catch_all[0].label}: rulePriority",
             catch_all[0].priority,
             f"the highest priority number of all rules (above {max(priorities)}): 'any' is evaluated last",
@@ -321,7 +349,7 @@ def lifecycle_policy_document(rules: Sequence[LifecycleRule]) -> str:
     text = json.dumps({"rules": [r.to_ecr() for r in ordered]}, separators=(",", ":"))
     low, high = _LIFECYCLE_TEXT_LENGTH
     if not low <= len(text) <= high:
-        raise LifecycleRuleError("lifecycle policy text length", len(text), f"{low} to {high} characters")
+        raise InputError("lifecycle policy text length", len(text), f"{low} to {high} characters")
     return text
 
 
@@ -338,11 +366,9 @@ class ReplicationDestination:
 
     def __post_init__(self) -> None:
         if not _REGION.match(self.region):
-            raise RegistrySettingError(
-                "replication destination region", self.region, "an AWS region such as eu-central-1"
-            )
+            raise InputError("replication destination region", self.region, "an AWS region such as eu-central-1")
         if self.account_id is not None and not _ACCOUNT.match(self.account_id):
-            raise RegistrySettingError("replication destination account", self.account_id, "a 12-digit account ID")
+            raise InputError("replication destination account", self.account_id, "a 12-digit account ID")
 
     @classmethod
     def parse(cls, value: str, setting: str = "replication_destinations") -> ReplicationDestination:
@@ -350,8 +376,8 @@ class ReplicationDestination:
         region, _, account = value.partition(":")
         try:
             return cls(region=region, account_id=account or None)
-        except RegistrySettingError as error:
-            raise RegistrySettingError(
+        except InputError as error:
+            raise InputError(
                 setting, value, f"<region> or <region>:<12-digit account> ({error.setting}: {error.allowed})"
             ) from None
 
@@ -360,7 +386,7 @@ class ReplicationDestination:
 class RegistryWideSettings:
     """The one-per-registry settings this stack owns (see the module docstring)."""
 
-    scanning: ScanMode = "basic-on-push"
+    scanning: ScanMode
     """``basic-on-push`` (free), ``enhanced-on-push`` or ``enhanced-continuous`` (Amazon Inspector, billed)."""
     scan_filters: Sequence[str]
     """WILDCARD repository filters the scanning rule applies to; must cover this stack's repositories."""
@@ -370,25 +396,25 @@ class RegistryWideSettings:
 
     def __post_init__(self) -> None:
         if self.scanning not in SCAN_MODES:
-            raise RegistrySettingError("scanning", self.scanning, "one of " + ", ".join(SCAN_MODES))
+            raise InputError("scanning", self.scanning, "one of " + ", ".join(SCAN_MODES))
         if not self.scan_filters or len(self.scan_filters) > _MAX_SCAN_FILTERS:
-            raise RegistrySettingError("scan_filters", list(self.scan_filters), f"1 to {_MAX_SCAN_FILTERS} filters")
+            raise InputError("scan_filters", list(self.scan_filters), f"1 to {_MAX_SCAN_FILTERS} filters")
         for f in self.scan_filters:
             check_scan_filter(f)
         if len(self.replication_destinations) > _MAX_REPLICATION_DESTINATIONS:
-            raise RegistrySettingError(
+            raise InputError(
                 "replication_destinations",
                 len(self.replication_destinations),
                 f"at most {_MAX_REPLICATION_DESTINATIONS} destinations",
             )
         if len(set(self.replication_destinations)) != len(self.replication_destinations):
-            raise RegistrySettingError("replication_destinations", self.replication_destinations, "no duplicates")
+            raise InputError("replication_destinations", self.replication_destinations, "no duplicates")
         if self.replication_destinations and not self.replication_filters:
-            raise RegistrySettingError(
+            raise InputError(
                 "replication_filters", [], "at least one repository prefix when replicating (never all repos)"
             )
         if len(self.replication_filters) > _MAX_REPLICATION_FILTERS:
-            raise RegistrySettingError(
+            raise InputError(
                 "replication_filters", len(self.replication_filters), f"at most {_MAX_REPLICATION_FILTERS}"
             )
         for f in self.replication_filters:
@@ -416,26 +442,27 @@ class RegistryArgs:
     """First part of every repository name, shared by all stacks of the project (e.g. the project)."""
     stack: str
     """Second part: repositories are ``<namespace>/<stack>/<repository>``."""
-    repositories: Sequence[str] = ("app",)
+    repositories: Sequence[str]
     """Short names of the repositories to create."""
-    lifecycle_rules: Sequence[LifecycleRule] = field(default_factory=default_lifecycle_rules)
-    kms_key: str = "aws-managed"
+    lifecycle_rules: Sequence[LifecycleRule]
+    """The lifecycle policy of every repository (e.g. ``RetentionPolicy(...).rules``)."""
+    kms_key: str
     """``aws-managed`` (the ``aws/ecr`` key), ``customer-managed`` (a rotated key created here), or an ARN."""
-    pull_principals: Sequence[str] = ()
+    pull_principals: Sequence[str]
     """Accounts (12 digits) or IAM role/user ARNs allowed to pull, e.g. another environment's account."""
-    build_cache_tag: str | None = None
+    build_cache_tag: str | None
     """The one tag exempt from immutability (IMMUTABLE_WITH_EXCLUSION), moved by every build to serve
     as registry build cache. None keeps the repositories strictly IMMUTABLE."""
-    force_delete: bool = False
+    force_delete: bool
     """Allow deleting repositories that still hold images (dev teardown); off where data matters."""
-    registry_settings: RegistryWideSettings | None = None
+    registry_settings: RegistryWideSettings | None
     """Set in exactly one stack per account and region: it owns scanning and replication."""
 
     def __post_init__(self) -> None:
         if not self.repositories:
-            raise RegistrySettingError("repositories", [], "at least one repository")
+            raise InputError("repositories", [], "at least one repository")
         if len(set(self.repositories)) != len(self.repositories):
-            raise RegistrySettingError("repositories", list(self.repositories), "unique names")
+            raise InputError("repositories", list(self.repositories), "unique names")
         for name in self.repository_names.values():
             check_repository_name(name, "repository name")
         lifecycle_policy_document(self.lifecycle_rules)
@@ -443,22 +470,31 @@ class RegistryArgs:
         own_root = f"arn:{self.context.partition}:iam::{self.context.account_id}:root"
         for principal in self.pull_principals:
             if pull_principal_arn(principal, partition=self.context.partition) == own_root:
-                raise RegistrySettingError(
-                    "pull_principals", principal, "other accounts only (this account pulls through IAM)"
-                )
+                raise InputError("pull_principals", principal, "other accounts only (this account pulls through IAM)")
         if self.build_cache_tag is not None:
             check_tag(self.build_cache_tag, "build_cache_tag")
+            # The one mutable tag must not be one the lifecycle policy keeps as a release, nor one
+            # of the content-addressed build tags: moving it would rewrite an image people rely on.
+            reserved = [AUTO_TAG_PREFIX, *(p for r in self.lifecycle_rules for p in r.tag_prefixes)]
+            require(
+                not any(self.build_cache_tag.startswith(p) for p in reserved),
+                "build_cache_tag",
+                self.build_cache_tag,
+                f"a tag outside {AUTO_TAG_PREFIX}* and the release prefixes ({', '.join(reserved[1:]) or 'none'})",
+            )
         settings = self.registry_settings
         if settings is not None:
             for name in self.repository_names.values():
                 if not any(scan_filter_matches(f, name) for f in settings.scan_filters):
-                    raise RegistrySettingError(
-                        "scan_filters", list(settings.scan_filters), f"filters that cover repository {name}"
+                    raise InputError(
+                        "scan_filters",
+                        list(settings.scan_filters),
+                        f"filters that cover {name} (a repository of this stack)",
                     )
             here = (self.context.region, self.context.account_id)
             for dest in settings.replication_destinations:
                 if (dest.region, dest.account_id or self.context.account_id) == here:
-                    raise RegistrySettingError(
+                    raise InputError(
                         "replication_destinations", dest, "a region or account other than the source registry"
                     )
 
@@ -479,7 +515,7 @@ def _claim_registry_settings(context: AwsContext, component: str) -> None:
     claimed = _claimed.setdefault(monitor, set())
     key = (context.account_id, context.region)
     if key in claimed:
-        raise RegistrySettingError(
+        raise InputError(
             f"{component}: registry_settings",
             f"account {context.account_id}, region {context.region}",
             "one owner per account and region; this program already created the registry settings",

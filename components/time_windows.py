@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
+from components.errors import InputError
+
 DAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY_MINUTES: Final = 24 * 60
 _WEEK_MINUTES: Final = 7 * _DAY_MINUTES
@@ -85,3 +87,33 @@ def _overlap(a: WeeklyWindow, b: WeeklyWindow) -> bool:
 def overlaps(weekly: WeeklyWindow, daily: DailyWindow) -> bool:
     """Whether the weekly window meets the daily one on any day of the week."""
     return any(_overlap(weekly, day) for day in daily.every_day())
+
+
+def check_windows(
+    *,
+    maintenance_setting: str,
+    maintenance: str,
+    backup_setting: str,
+    backup: str,
+    minimum_minutes: int,
+    service: str,
+) -> None:
+    """A weekly maintenance window and a daily backup/snapshot window, each valid and apart.
+
+    Raises InputError naming the setting; ``service`` says who requires them apart (ElastiCache, RDS).
+    """
+    try:
+        weekly = parse_weekly(maintenance, minimum_minutes=minimum_minutes)
+    except ValueError as error:
+        raise InputError(maintenance_setting, maintenance, str(error)) from None
+    try:
+        daily = parse_daily(backup, minimum_minutes=minimum_minutes)
+    except ValueError as error:
+        raise InputError(backup_setting, backup, str(error)) from None
+    if overlaps(weekly, daily):
+        raise InputError(
+            maintenance_setting,
+            maintenance,
+            f"a window apart from {backup_setting} ({backup}); {service} requires them apart",
+            refers=(backup_setting,),
+        )

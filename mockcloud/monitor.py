@@ -88,7 +88,8 @@ class RecordingMonitor(MockMonitor):
                 "additionalSecretOutputs": list(request.additionalSecretOutputs),
                 "replaceOnChanges": list(request.replaceOnChanges),
                 "retainOnDelete": request.retainOnDelete,
-                "aliases": [str(a) for a in request.aliasURNs],
+                # Old engines get alias URNs; current SDKs send alias specs (the engine resolves them).
+                "aliases": [str(a) for a in request.aliasURNs] + [_alias(a) for a in request.aliases],
                 "customTimeouts": {
                     "create": request.customTimeouts.create,
                     "update": request.customTimeouts.update,
@@ -138,3 +139,14 @@ class RecordingMonitor(MockMonitor):
 
     def by_type(self, type_: str) -> list[CapturedResource]:
         return [r for r in self.captured if r.type == type_]
+
+
+def _alias(alias: Any) -> str:
+    """An alias spec as one readable string: its URN, or ``type=... name=...`` of the fields it sets."""
+    if alias.WhichOneof("alias") == "urn":
+        return str(alias.urn)
+    spec = alias.spec
+    fields = {name: getattr(spec, name) for name in ("type", "name", "stack", "project", "parentUrn")}
+    return " ".join(f"{name}={value}" for name, value in fields.items() if value) + (
+        " noParent" if spec.noParent else ""
+    )

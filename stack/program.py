@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Final, cast
 
 import pulumi
 import pulumi_aws as aws
 
 from components.aws_context import AwsContext
-from components.cache import Cache, CacheArgs
+from components.cache import Cache, CacheArgs, CacheSpec
 from components.database import Database, DatabaseArgs
-from components.ecs_cluster import CapacityProviderShare, EcsCluster, EcsClusterArgs
+from components.ecs_cluster import EcsCluster, EcsClusterArgs
 from components.fargate_service import (
-    AutoScaling,
     CloudMapRegistration,
     CpuArchitecture,
     Dependency,
@@ -27,16 +24,15 @@ from components.fargate_service import (
     SecretRef,
 )
 from components.gateway_load_balancer import GatewayLoadBalancer, GatewayLoadBalancerArgs
-from components.image import Image, ImageArgs, ImageBuild
+from components.image import Image, ImageArgs
 from components.load_balancer import HealthCheck, LoadBalancer, LoadBalancerArgs, RoutingRule, TargetGroupSpec
-from components.network import INTERFACE_ENDPOINT_SERVICES, AdoptedVpc, Network, NetworkArgs
+from components.memcached import MemcachedArgs, MemcachedCluster
+from components.network import INTERFACE_ENDPOINT_SERVICES, Network, NetworkArgs
 from components.network_load_balancer import AlbListener, NetworkLoadBalancer, NetworkLoadBalancerArgs, alb_front_door
 from components.registry import Registry, RegistryArgs
 from stack import exports
-from stack.settings import ConfigError, StackSettings
+from stack.settings import ConfigError, StackSettings, physical_id
 
-APP_DIR: Final = Path(__file__).resolve().parent.parent / "app"
-"""Build context of the app image (``app/Dockerfile``)."""
 APP_PORT: Final = 8080
 """Port the app listens on in its container (``PORT``)."""
 
@@ -59,26 +55,7 @@ def _availability_zones(settings: StackSettings) -> list[str]:
 
 
 def _physical_id(settings: StackSettings, max_length: int) -> str:
-    """``<project>-<stack>`` as AWS identifiers want it: lowercase letters, digits, single hyphens."""
-    text = re.sub(r"[^a-z0-9]+", "-", f"{settings.project}-{settings.stack}".lower()).strip("-")
-    return text[:max_length].rstrip("-")
-
-
-def _registry_args(settings: StackSettings, context: AwsContext) -> RegistryArgs:
-    """ECR for the app image; validated here, before any resource exists."""
-    ecr = settings.registry
-    return RegistryArgs(
-        context=context,
-        namespace=settings.project,
-        stack=settings.stack,
-        repositories=("app",),
-        lifecycle_rules=ecr.lifecycle_rules,
-        kms_key=ecr.kms_key,
-        pull_principals=ecr.pull_principals,
-        build_cache_tag=ecr.build_cache_tag,
-        force_delete=not settings.deletion_protection,
-        registry_settings=ecr.registry_wide,
-    )
+    return physical_id(settings.project, settings.stack, max_length)
 
 
 def _registry_outputs(registry: Registry, args: RegistryArgs) -> dict[str, Any]:
@@ -102,62 +79,29 @@ def _registry_outputs(registry: Registry, args: RegistryArgs) -> dict[str, Any]:
     }
 
 
-def _data_stores(settings: StackSettings, network: Network) -> tuple[Cache, Database]:
+CacheStore = Cache | MemcachedCluster
+
+
+def _data_stores(settings: StackSettings, network: Network) -> tuple[CacheStore, Database]:
     """ElastiCache and RDS in the isolated subnets; their security groups start empty (clients add rules)."""
-    cache, db = settings.cache, settings.database
-    cache_store = Cache(
+    name, vpc, subnets, zones = (
         f"{settings.stack}-cache",
-        CacheArgs(
-            vpc_id=network.vpc_id,
-            subnet_ids=network.isolated_subnet_ids,
-            availability_zones=network.availability_zones,
-            identifier=_physical_id(settings, 40),
-            engine=cache.engine,
-            engine_version=cache.engine_version,
-            node_type=cache.node_type,
-            cluster_mode=cache.cluster_mode,
-            shards=cache.shards,
-            replicas=cache.replicas,
-            memcached_nodes=cache.memcached_nodes,
-            eviction_policy=cache.eviction_policy,
-            reserved_memory_percent=cache.reserved_memory_percent,
-            snapshot_retention_days=cache.snapshot_retention_days,
-            snapshot_window=cache.snapshot_window,
-            maintenance_window=cache.maintenance_window,
-            final_snapshot=settings.deletion_protection and cache.engine != "memcached",
-            kms_key_arn=cache.kms_key_arn,
-            log_retention_days=settings.log_retention_days,
-            alarm_topic_arn=cache.alarm_topic_arn,
-            protect=settings.deletion_protection,
-            apply_immediately=not settings.is_prod,
-        ),
+        network.vpc_id,
+        network.isolated_subnet_ids,
+        network.availability_zones,
+    )
+    cache: CacheStore = (
+        Cache(name, CacheArgs(vpc_id=vpc, subnet_ids=subnets, availability_zones=zones, spec=settings.cache))
+        if isinstance(settings.cache, CacheSpec)
+        else MemcachedCluster(
+            name, MemcachedArgs(vpc_id=vpc, subnet_ids=subnets, availability_zones=zones, spec=settings.cache)
+        )
     )
     database = Database(
         f"{settings.stack}-db",
-        DatabaseArgs(
-            vpc_id=network.vpc_id,
-            subnet_ids=network.isolated_subnet_ids,
-            identifier=_physical_id(settings, 63),
-            engine_version=db.engine_version,
-            instance_class=db.instance_class,
-            allocated_storage_gb=db.allocated_storage_gb,
-            max_allocated_storage_gb=db.max_allocated_storage_gb,
-            multi_az=db.multi_az,
-            database_name=db.database_name,
-            username=db.username,
-            backup_retention_days=db.backup_retention_days,
-            backup_window=db.backup_window,
-            maintenance_window=db.maintenance_window,
-            deletion_protection=settings.deletion_protection,
-            performance_insights=db.performance_insights,
-            kms_key_arn=db.kms_key_arn,
-            log_min_duration_ms=db.log_min_duration_ms,
-            log_retention_days=settings.log_retention_days,
-            alarm_topic_arn=db.alarm_topic_arn,
-            apply_immediately=not settings.is_prod,
-        ),
+        DatabaseArgs(vpc_id=network.vpc_id, subnet_ids=network.isolated_subnet_ids, spec=settings.database),
     )
-    return cache_store, database
+    return cache, database
 
 
 @dataclass(frozen=True)
@@ -175,9 +119,8 @@ class DataStoreConnection:
     dependencies: list[Dependency]
 
 
-def data_store_connection(cache: Cache, database: Database) -> DataStoreConnection:
-    """The app's env contract (DATABASE_*, REDIS_*) for these stores. Memcached is left out: the app
-    speaks the Redis protocol, so it runs without a cache there."""
+def data_store_connection(cache: CacheStore, database: Database) -> DataStoreConnection:
+    """The app's env contract (DATABASE_*, REDIS_* or MEMCACHED_*; app/README.md) for these stores."""
     environment: dict[str, pulumi.Input[str]] = {
         "DATABASE_HOST": database.endpoint,
         "DATABASE_PORT": str(database.port),
@@ -187,7 +130,8 @@ def data_store_connection(cache: Cache, database: Database) -> DataStoreConnecti
     }
     secrets = {"DATABASE_PASSWORD": SecretRef(arn=database.secret_arn, json_key="password")}
     dependencies = [Dependency(database.security_group_id, database.port, "PostgreSQL (TLS)")]
-    if cache.engine != "memcached" and cache.auth_secret_arn is not None:
+    keys = [database.secret_kms_key_arn]
+    if isinstance(cache, Cache):
         environment |= {
             "REDIS_HOST": cache.primary_endpoint,
             "REDIS_PORT": str(cache.port),
@@ -196,13 +140,48 @@ def data_store_connection(cache: Cache, database: Database) -> DataStoreConnecti
         }
         secrets["REDIS_AUTH_TOKEN"] = SecretRef(arn=cache.auth_secret_arn)
         dependencies.append(Dependency(cache.security_group_id, cache.port, f"{cache.engine} (TLS)"))
-    keys = [key for key in (cache.auth_secret_kms_key_arn, database.secret_kms_key_arn) if key]
-    return DataStoreConnection(environment, secrets, sorted(set(keys)), dependencies)
+        keys.append(cache.auth_secret_kms_key_arn)
+    else:
+        # Memcached has no AUTH: the security group is its only access control. The app shards over
+        # the nodes it finds through the configuration endpoint (auto discovery).
+        environment |= {
+            "CACHE_BACKEND": "memcached",
+            "MEMCACHED_HOST": cache.configuration_endpoint,
+            "MEMCACHED_PORT": str(cache.port),
+            "MEMCACHED_TLS": "true" if cache.tls_enabled else "false",
+            "MEMCACHED_AUTODISCOVERY": "true",
+        }
+        dependencies.append(Dependency(cache.security_group_id, cache.port, "memcached"))
+    return DataStoreConnection(environment, secrets, sorted({key for key in keys if key}), dependencies)
+
+
+def _cache_outputs(cache: CacheStore) -> dict[str, Any]:
+    """The cache exports; Memcached has one endpoint (configuration), no cluster protocol and no AUTH."""
+    if isinstance(cache, Cache):
+        primary, reader, cluster_mode, secret = (
+            cache.primary_endpoint,
+            cache.reader_endpoint,
+            cache.cluster_mode,
+            cache.auth_secret_arn,
+        )
+    else:
+        primary, reader, cluster_mode, secret = cache.configuration_endpoint, cache.configuration_endpoint, False, None
+    return {
+        exports.CACHE_ENGINE: cache.engine,
+        exports.CACHE_ENGINE_VERSION: cache.engine_version,
+        exports.CACHE_PRIMARY_ENDPOINT: primary,
+        exports.CACHE_READER_ENDPOINT: reader,
+        exports.CACHE_PORT: cache.port,
+        exports.CACHE_TLS: cache.tls_enabled,
+        exports.CACHE_CLUSTER_MODE: cluster_mode,
+        exports.CACHE_AUTH_SECRET_ARN: secret,
+        exports.CACHE_SECURITY_GROUP_ID: cache.security_group_id,
+    }
 
 
 def _static_ip_nlb(settings: StackSettings, network: Network, alb: LoadBalancer) -> NetworkLoadBalancer | None:
     """One Elastic IP per AZ in front of the ALB: TCP 80, and 443 when the ALB serves HTTPS (TLS stays on the ALB)."""
-    if not settings.nlb.enabled:
+    if settings.static_ip_ingress_cidrs is None:
         return None
     alb_listeners = [AlbListener(port=80, protocol="HTTP", arn=alb.http_listener_arn)]
     if alb.https_listener_arn is not None:
@@ -218,7 +197,7 @@ def _static_ip_nlb(settings: StackSettings, network: Network, alb: LoadBalancer)
             availability_zones=network.availability_zones,
             listeners=listeners,
             target_groups=target_groups,
-            ingress_cidrs=settings.nlb.ingress_cidrs,
+            ingress_cidrs=settings.static_ip_ingress_cidrs,
             deletion_protection=settings.deletion_protection,
             # Clients allow-list these addresses: in prod, releasing one takes a deliberate unprotect.
             protect_static_ips=settings.deletion_protection,
@@ -228,39 +207,24 @@ def _static_ip_nlb(settings: StackSettings, network: Network, alb: LoadBalancer)
 
 def _inspection(settings: StackSettings, context: AwsContext, network: Network) -> GatewayLoadBalancer | None:
     """Appliances behind a GWLB in their own VPC, and the app VPC's internet routes through its endpoints."""
-    gwlb = settings.gwlb
-    if not gwlb.enabled:
+    spec = settings.inspection
+    if spec is None:
         return None
-    # Guaranteed by the settings (an AMI or IPs) and by NetworkArgs(inspection=True).
-    assert gwlb.appliances is not None
-    assert network.inspection is not None
+    assert network.inspection is not None  # NetworkArgs(inspection=True) prepared the routes
     inspection_vpc = Network(
         f"{settings.stack}-inspection",
-        NetworkArgs(
-            context=context,
-            availability_zones=network.availability_zones,  # a GWLB node in every AZ the app uses
-            cidr_block=gwlb.inspection_vpc_cidr,
-            nat_gateways=settings.network.nat_gateways,  # appliances fetch signatures and licences
-            vpc_endpoints=False,
-            flow_logs=settings.network.flow_logs,
-            log_retention_days=settings.log_retention_days,
-        ),
+        NetworkArgs(context=context, availability_zones=network.availability_zones, spec=spec.vpc),
     )
     return GatewayLoadBalancer(
         f"{settings.stack}-gwlb",
         GatewayLoadBalancerArgs(
             context=context,
             appliance_vpc_id=inspection_vpc.vpc_id,
-            appliance_vpc_cidr=gwlb.inspection_vpc_cidr,
             appliance_subnet_ids=inspection_vpc.private_subnet_ids,
             appliance_availability_zones=inspection_vpc.availability_zones,
             app_vpc_id=network.vpc_id,
             app_routing=network.inspection,
-            appliances=gwlb.appliances,
-            health_check=gwlb.health_check,
-            target_failover=gwlb.target_failover,
-            allowed_principals=gwlb.allowed_principals,
-            deletion_protection=settings.deletion_protection,
+            spec=spec,
             instance_tags=settings.default_tags,
         ),
     )
@@ -276,9 +240,8 @@ def _compute(
 ) -> tuple[LoadBalancer, dict[str, Any]]:
     """The ALB, the ECS cluster and the two services built from the one image: the catalog API
     (``SERVICE_ROLE=api``, ``/api/*``) and ops (``SERVICE_ROLE=ops``, ``/ops/*``)."""
-    c = settings.compute
     stack = settings.stack
-    domain = c.domain_name
+    domain = settings.domain_name
     alb = LoadBalancer(
         f"{stack}-alb",
         LoadBalancerArgs(
@@ -305,44 +268,24 @@ def _compute(
                     target="ops",
                     path_patterns=["/ops/*"],
                     host_headers=[f"ops.{domain}"] if domain else [],
-                    source_cidrs=c.ops_allowed_cidrs,
+                    source_cidrs=settings.ops_allowed_cidrs,
                 ),
             ],
-            ingress_cidrs=c.alb_ingress_cidrs,
-            certificate_arn=c.certificate_arn,
-            ssl_policy=c.alb_ssl_policy,
-            deletion_protection=settings.deletion_protection,
-            access_logs=c.alb_access_logs,
-            access_log_expiration_days=settings.log_retention_days,
+            spec=settings.load_balancer,
+            certificate_arn=settings.certificate_arn,
             access_log_bucket_name=f"{_physical_id(settings, 24)}-alb-logs-{context.account_id}-{context.region}",
         ),
     )
 
-    strategy = []
-    if c.fargate_base_tasks or c.fargate_weight:
-        strategy.append(CapacityProviderShare(provider="FARGATE", base=c.fargate_base_tasks, weight=c.fargate_weight))
-    if c.fargate_spot_weight:
-        strategy.append(CapacityProviderShare(provider="FARGATE_SPOT", weight=c.fargate_spot_weight))
-    cluster = EcsCluster(
-        f"{stack}-ecs",
-        EcsClusterArgs(
-            context=context,
-            vpc_id=network.vpc_id,
-            cluster_name=_physical_id(settings, 255),
-            namespace_name=f"{_physical_id(settings, 60)}.internal",
-            container_insights=c.container_insights,
-            capacity_provider_strategy=strategy,
-            log_retention_days=settings.log_retention_days,
-        ),
-    )
+    cluster = EcsCluster(f"{stack}-ecs", EcsClusterArgs(context=context, vpc_id=network.vpc_id, spec=settings.cluster))
 
     # With interface endpoints, tasks reach ECR, CloudWatch Logs, Secrets Manager and ECS Exec's
     # channels without the internet, and image layers come from S3 through the gateway endpoint (not
     # created in an adopted VPC). ECS Exec's agent also calls KMS, which has no endpoint here, so exec
     # needs HTTPS out through NAT until a kms endpoint is added.
     endpoints = network.endpoint_security_group_id
-    s3_gateway = endpoints is not None and settings.network.existing is None
-    needs_internet = not s3_gateway or (c.ecs_exec and "kms" not in INTERFACE_ENDPOINT_SERVICES)
+    s3_gateway = endpoints is not None and settings.network.adopt is None
+    needs_internet = not s3_gateway or (settings.ecs_exec and "kms" not in INTERFACE_ENDPOINT_SERVICES)
     egress = HttpsEgress(
         security_group_ids=[endpoints] if endpoints is not None else [],
         prefix_list_ids=(
@@ -352,12 +295,12 @@ def _compute(
     )
     execute = (
         ExecAccess(log_group_arn=cluster.exec_log_group_arn, kms_key_alias=cluster.exec_kms_key_alias)
-        if c.ecs_exec
+        if settings.ecs_exec
         else None
     )
 
     services: dict[str, FargateService] = {}
-    for role, size in (("api", c.api), ("ops", c.ops)):
+    for role, service in settings.services.items():
         services[role] = FargateService(
             f"{stack}-{role}",
             FargateServiceArgs(
@@ -369,15 +312,14 @@ def _compute(
                 subnet_ids=network.private_subnet_ids,
                 image=image.image_ref,
                 image_repository_arn=repository_arn,
-                cpu=size.cpu,
-                memory=size.memory,
+                size=service.size,
                 cpu_architecture=cast("CpuArchitecture", image.cpu_architecture),
                 container_port=APP_PORT,
                 environment={
                     **connection.environment,
                     "APP_ENV": settings.environment,
                     "PORT": str(APP_PORT),
-                    "LOG_LEVEL": c.log_level,
+                    "LOG_LEVEL": settings.log_level,
                     "SERVICE_ROLE": role,
                     # The API tasks apply migrations at start (under an advisory lock); ops never does.
                     "RUN_MIGRATIONS": "true" if role == "api" else "false",
@@ -393,13 +335,7 @@ def _compute(
                     load_balancer_arn_suffix=alb.arn_suffix,
                 ),
                 health_check_grace_period_seconds=90 if role == "api" else 60,
-                autoscaling=AutoScaling(
-                    min_capacity=size.min_tasks,
-                    max_capacity=size.max_tasks,
-                    cpu_target_percent=c.scaling_cpu_target_percent,
-                    memory_target_percent=c.scaling_memory_target_percent,
-                    requests_per_target=c.scaling_requests_per_target,
-                ),
+                autoscaling=service.autoscaling,
                 capacity_provider_strategy=cluster.capacity_provider_strategy,
                 dependencies=connection.dependencies,
                 https_egress=egress,
@@ -428,47 +364,23 @@ def _compute(
     return alb, outputs
 
 
-def build(settings: StackSettings) -> dict[str, Any]:
+def build(settings: StackSettings, context: AwsContext) -> dict[str, Any]:
     """Create every component for this stack and return the stack outputs by export name."""
-    net = settings.network
-    context = AwsContext.current()
-    # Inputs that need the account or the files are checked before anything is registered.
-    registry_args = _registry_args(settings, context)
-    image_build = ImageBuild(
-        context=APP_DIR,
-        platform=settings.registry.image_platform,
-        tag=settings.registry.image_tag,
-        cache_tag=settings.registry.build_cache_tag,
-    )
     network = Network(
         settings.stack,
         NetworkArgs(
             context=context,
             availability_zones=_availability_zones(settings),
-            cidr_block=net.cidr,
-            nat_gateways=net.nat_gateways,
-            vpc_endpoints=net.vpc_endpoints,
-            flow_logs=net.flow_logs,
-            log_retention_days=settings.log_retention_days,
+            spec=settings.network,
             # With inspection on, the public subnets' routes go through the GWLB endpoints (_inspection).
-            inspection=settings.gwlb.enabled,
-            adopt=(
-                AdoptedVpc(
-                    vpc_id=net.existing.vpc_id,
-                    public_subnet_ids=net.existing.public_subnet_ids,
-                    private_subnet_ids=net.existing.private_subnet_ids,
-                    isolated_subnet_ids=net.existing.isolated_subnet_ids,
-                )
-                if net.existing
-                else None
-            ),
+            inspection=settings.inspection is not None,
         ),
     )
 
-    registry = Registry(f"{settings.stack}-registry", registry_args)
+    registry = Registry(f"{settings.stack}-registry", settings.registry)
     image = Image(
         f"{settings.stack}-app",
-        ImageArgs(repository_url=registry.repository_url, registry_id=registry.registry_id, build=image_build),
+        ImageArgs(repository_url=registry.repository_url, registry_id=registry.registry_id, build=settings.image),
     )
     cache, database = _data_stores(settings, network)
     alb, compute_outputs = _compute(
@@ -489,20 +401,12 @@ def build(settings: StackSettings) -> dict[str, Any]:
         exports.IMAGE_REF: image.image_ref,
         exports.IMAGE_TAG: image.tag,
         exports.IMAGE_PLATFORM: image.platform,
-        exports.REGISTRY_SETTINGS: _registry_outputs(registry, registry_args),
+        exports.REGISTRY_SETTINGS: _registry_outputs(registry, settings.registry),
         exports.NLB_DNS_NAME: nlb.dns_name if nlb else None,
         exports.NLB_STATIC_IPS: nlb.static_ips if nlb else None,
         exports.INSPECTION_ENDPOINT_SERVICE_NAME: inspection.endpoint_service_name if inspection else None,
         exports.INSPECTION_ENDPOINT_IDS: inspection.endpoint_ids if inspection else None,
-        exports.CACHE_ENGINE: cache.engine,
-        exports.CACHE_ENGINE_VERSION: cache.engine_version,
-        exports.CACHE_PRIMARY_ENDPOINT: cache.primary_endpoint,
-        exports.CACHE_READER_ENDPOINT: cache.reader_endpoint,
-        exports.CACHE_PORT: cache.port,
-        exports.CACHE_TLS: cache.tls_enabled,
-        exports.CACHE_CLUSTER_MODE: cache.cluster_mode,
-        exports.CACHE_AUTH_SECRET_ARN: cache.auth_secret_arn,
-        exports.CACHE_SECURITY_GROUP_ID: cache.security_group_id,
+        **_cache_outputs(cache),
         exports.DATABASE_ENDPOINT: database.endpoint,
         exports.DATABASE_PORT: database.port,
         exports.DATABASE_NAME: database.database_name,
@@ -517,5 +421,6 @@ def main() -> None:
     """Entry point used by __main__.py: settings first (fail before anything exists), then build."""
     from stack.settings import load_settings
 
-    for name, value in build(load_settings()).items():
+    context = AwsContext.current()
+    for name, value in build(load_settings(context), context).items():
         pulumi.export(name, value)

@@ -1,93 +1,81 @@
 """Stack settings: the one place that reads Pulumi config.
 
 Every project key is declared (type, default, description) in the ``config:`` block of
-``Pulumi.yaml``; the Pulumi CLI applies those defaults, and so does the offline plan. This module
-turns the raw values into frozen, validated objects *before any resource is registered*, so a typo
-or an out-of-range number stops the run with a message that names the key, the value and what is
-allowed, and nothing is created or changed.
+``Pulumi.yaml``, the one home of defaults; the Pulumi CLI applies them, and so does the offline
+plan. This module parses the raw values by their declared type and builds the components' own spec
+objects from them, *before any resource is registered*. The rules live in the components: each spec
+validates itself and raises ``InputError`` naming its field; a table per section says which config
+key feeds which field, so the error reaches the user as a ``ConfigError`` naming the key they wrote,
+the value and what is allowed. What stays here is what no component can know: rules that span keys
+or sections (keys that only apply to one engine, an inspection VPC apart from the app VPC) and the
+tiers (what ``environment=prod`` requires).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import ipaddress
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, Final, Literal, cast, get_args
+from typing import Any, Final, Literal, TypeVar, get_args
 
 import pulumi
 import yaml
 
-from components.cache import (
-    AOF_UNSUPPORTED,
-    EVICTION_POLICIES,
-    MAX_MEMCACHED_NODES,
-    MAX_REPLICAS,
-    MAX_SHARDS,
-    MAX_SNAPSHOT_RETENTION_DAYS,
-    CacheEngine,
-    EvictionPolicy,
-    UnsupportedVersionError,
-    parameter_group_family,
-)
-from components.cache import ENGINES as CACHE_ENGINES
-from components.database import MAX_BACKUP_RETENTION_DAYS, POSTGRES_MAJOR_VERSIONS, RESERVED_USERNAMES, SQL_NAME
-from components.fargate_service import FARGATE_MEMORY_BY_CPU, fargate_memory_options
+from components.arns import check_certificate_arn
+from components.aws_context import AwsContext
+from components.cache import CacheSpec
+from components.database import DatabaseSpec
+from components.ecs_cluster import EcsClusterSpec, FargateCapacity
+from components.errors import InputError, one_of
+from components.fargate_service import AutoScaling, TaskSize
 from components.gateway_load_balancer import (
     ApplianceFleet,
-    FailoverMode,
     GeneveHealthCheck,
-    GwlbSpecError,
-    HealthCheckProtocol,
+    InspectionSpec,
     RegisteredAppliances,
     TargetFailover,
-    validate_appliance_ips,
-    validate_principals,
+    check_allowed_principals,
 )
-from components.image import CPU_ARCHITECTURE, Platform
-from components.load_balancer import TLS13_POLICIES
+from components.image import ImageBuild
+from components.load_balancer import LoadBalancerSpec, check_cidrs
+from components.memcached import MemcachedSpec
+from components.network import AdoptedVpc, NetworkSpec
+from components.network_load_balancer import check_ingress_cidrs
 from components.registry import (
-    SCAN_MODES,
-    LifecycleRule,
-    RegistrySettingError,
+    RegistryArgs,
     RegistryWideSettings,
     ReplicationDestination,
-    ScanMode,
-    check_kms_key,
-    check_replication_filter,
-    check_scan_filter,
-    check_tag,
-    default_lifecycle_rules,
-    lifecycle_policy_document,
-    pull_principal_arn,
-    scan_filter_matches,
+    RetentionPolicy,
 )
-from components.time_windows import overlaps, parse_daily, parse_weekly
 
-PROJECT_FILE: Final = Path(__file__).resolve().parent.parent / "Pulumi.yaml"
+PROJECT_DIR: Final = Path(__file__).resolve().parent.parent
+PROJECT_FILE: Final = PROJECT_DIR / "Pulumi.yaml"
+APP_DIR: Final = PROJECT_DIR / "app"
+"""Build context of the app image (``app/Dockerfile``)."""
 
 Environment = Literal["dev", "staging", "prod"]
-NatGatewayMode = Literal["none", "single", "per-az"]
+CacheEngineName = Literal["valkey", "redis", "memcached"]
+"""``cacheEngine``: Valkey/Redis OSS get a replication group, Memcached a cluster."""
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+"""``logLevel``: what the app accepts as LOG_LEVEL (Python logging levels)."""
 
-# The retention values CloudWatch Logs accepts (PutRetentionPolicy); anything else is rejected by AWS.
-LOG_RETENTION_DAYS: Final = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
-    1096, 1827, 2192, 2557, 2922, 3288, 3653,
-)  # fmt: skip
+SpecT = TypeVar("SpecT")
 
 
-class ConfigError(ValueError):
-    """A stack setting is missing, of the wrong type, or outside what is allowed."""
+class ConfigError(InputError):
+    """An input error whose setting is a fully qualified config key (``container-platform:azCount``)."""
 
-    def __init__(self, key: str, value: object, allowed: str) -> None:
-        self.key = key
-        self.value = value
-        self.allowed = allowed
-        super().__init__(f"config '{key}' = {value!r} is not valid: {allowed}")
+    kind = "config"
+
+    @property
+    def key(self) -> str:
+        return self.setting
 
 
 @cache
@@ -101,92 +89,154 @@ def project_name() -> str:
     return str(yaml.safe_load(PROJECT_FILE.read_text(encoding="utf-8"))["name"])
 
 
+# --------------------------------------------------------------------------------------------------
+# Reading: values parsed by their declared type
+# --------------------------------------------------------------------------------------------------
 class ConfigReader:
-    """Typed getters over ``pulumi.Config`` whose errors name the fully qualified key.
+    """Project config values parsed by the type Pulumi.yaml declares for them.
 
-    Defaults come from Pulumi.yaml (the CLI injects them); a key the file does not declare cannot be
-    read, which keeps the documentation and the code in step.
+    Defaults come from Pulumi.yaml (the CLI injects them too); a key the file does not declare
+    cannot be read, which keeps the documentation and the code in step. ``values`` (bare keys to raw
+    strings) replaces ``pulumi.Config`` where no Pulumi runtime exists (tests of specs from defaults).
     """
 
-    def __init__(self, config: pulumi.Config | None = None) -> None:
-        self._config = config or pulumi.Config()
+    def __init__(self, config: pulumi.Config | None = None, *, values: Mapping[str, str] | None = None) -> None:
+        self._config = config if values is None else None
+        self._values = values
         self._declared = declared_config()
+        self._namespace = project_name() if values is not None else (config or pulumi.Config()).name
 
     def qualified(self, key: str) -> str:
-        return self._config.full_key(key)
+        return f"{self._namespace}:{key}"
+
+    def error(self, key: str, value: object, allowed: str) -> ConfigError:
+        return ConfigError(self.qualified(key), value, allowed)
 
     def _raw(self, key: str) -> Any:
         if key not in self._declared:
             raise KeyError(f"'{key}' is not declared in the config: block of Pulumi.yaml")
-        value = self._config.get(key)
-        if value is None:
-            return self._declared[key].get("default")
-        return value
+        if self._values is not None:
+            value: Any = self._values.get(key)
+        else:
+            value = (self._config or pulumi.Config()).get(key)
+        return self._declared[key].get("default") if value is None else value
 
-    def _error(self, key: str, value: object, allowed: str) -> ConfigError:
-        return ConfigError(self.qualified(key), value, allowed)
+    def value(self, key: str) -> Any:
+        """The value as its declared type: str, int, bool or a tuple of strings (arrays)."""
+        kind = self._declared[key].get("type") if key in self._declared else None
+        raw = self._raw(key)
+        if kind == "integer":
+            return self._integer(key, raw)
+        if kind == "boolean":
+            return self._boolean(key, raw)
+        if kind == "array":
+            return self._strings(key, raw)
+        if raw is None:
+            raise self.error(key, None, "a value (the key has no default)")
+        return str(raw)
 
-    def string(self, key: str) -> str:
-        value = self._raw(key)
-        if value is None:
-            raise self._error(key, None, "a value is required")
-        return str(value)
+    def optional(self, key: str) -> str | None:
+        """A string key where empty means "not set"."""
+        text = self.value(key)
+        return text if text != "" else None
 
-    def choice(self, key: str, options: Sequence[str]) -> str:
-        """A string from a fixed set (pass ``get_args(SomeLiteral)``)."""
-        value = self._raw(key)
-        if value not in options:
-            raise self._error(key, value, "one of " + ", ".join(options))
-        return str(value)
-
-    def boolean(self, key: str) -> bool:
-        value = self._raw(key)
-        if isinstance(value, bool):
-            return value
-        if str(value).lower() in ("true", "false"):
-            return str(value).lower() == "true"
-        raise self._error(key, value, "true or false")
-
-    def integer(self, key: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
-        value = self._raw(key)
-        bounds = f"a whole number from {minimum if minimum is not None else '-inf'} to "
-        bounds += f"{maximum if maximum is not None else 'inf'}"
+    def _integer(self, key: str, raw: Any) -> int:
+        if isinstance(raw, bool):
+            raise self.error(key, raw, "a whole number")
+        if isinstance(raw, int):
+            return raw
+        if isinstance(raw, float) and raw.is_integer():
+            return int(raw)
         try:
-            number = int(str(value), 10)
+            return int(str(raw), 10)
         except ValueError:
-            raise self._error(key, value, bounds) from None
-        if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
-            raise self._error(key, value, bounds)
-        return number
+            raise self.error(key, raw, "a whole number") from None
 
-    def integer_in(self, key: str, allowed: Sequence[int]) -> int:
-        value = self._raw(key)
-        try:
-            number = int(str(value), 10)
-        except ValueError:
-            number = -1
-        if number not in allowed:
-            raise self._error(key, value, "one of " + ", ".join(str(a) for a in allowed))
-        return number
+    def _boolean(self, key: str, raw: Any) -> bool:
+        if isinstance(raw, bool):
+            return raw
+        if str(raw).lower() in ("true", "false"):
+            return str(raw).lower() == "true"
+        raise self.error(key, raw, "true or false")
 
-    def string_list(self, key: str, *, item: Callable[[str], bool] | None = None, what: str = "") -> list[str]:
-        value = self._raw(key)
+    def _strings(self, key: str, raw: Any) -> tuple[str, ...]:
+        value = raw
         if isinstance(value, str):
             try:
                 value = json.loads(value) if value else []
             except json.JSONDecodeError:
-                raise self._error(key, value, "a list of strings") from None
+                raise self.error(key, raw, 'a list of strings, e.g. ["a", "b"]') from None
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self._error(key, value, "a list of strings")
-        if item is not None:
-            bad = [v for v in value if not item(v)]
-            if bad:
-                raise self._error(key, value, f"every item {what} (bad: {', '.join(bad)})")
-        return list(value)
+            raise self.error(key, raw, 'a list of strings, e.g. ["a", "b"]')
+        return tuple(value)
 
-    def optional_string(self, key: str) -> str | None:
-        value = self._raw(key)
-        return str(value) if value not in (None, "") else None
+
+@dataclass(frozen=True)
+class KeyTable:
+    """Which config key feeds each field of a component spec (``"adopt.vpc_id"`` for nested ones).
+
+    ``build`` reads the keys, constructs the spec (which validates itself) and turns its
+    ``InputError`` into a ``ConfigError`` under the key that fed the field, with the other fields
+    the message mentions renamed to their keys too.
+    """
+
+    keys: Mapping[str, str]
+
+    def key_for(self, setting: str) -> str | None:
+        """The key of a field path: the path itself, or its longest listed parent."""
+        path = setting
+        while path:
+            if path in self.keys:
+                return self.keys[path]
+            path = re.sub(r"(\.[^.\[]*|\[[^\]]*\])$", "", path) if re.search(r"[.\[]", path) else ""
+        return None
+
+    def config_error(self, read: ConfigReader, error: InputError) -> InputError:
+        """The error under the config keys' names; unchanged when its field has no key (derived values)."""
+        key = self.key_for(error.setting)
+        if key is None:
+            return error
+
+        def name_of(setting: str) -> str:
+            return read.qualified(key) if setting == error.setting else self.key_for(setting) or setting
+
+        renamed = error.renamed(name_of, ConfigError)
+        # Show a list as the user wrote it in the stack file, not as the tuple the spec holds.
+        value = list(error.value) if isinstance(error.value, tuple) else error.value
+        return ConfigError(renamed.setting, value, renamed.allowed)
+
+    def values(self, spec: Callable[..., Any], read: ConfigReader, given: Collection[str] = ()) -> dict[str, Any]:
+        """The listed top-level fields of ``spec`` read from config (except those ``given``)."""
+        fields = _fields(spec)
+        # Nested paths, given values and error-only entries (a rule of the spec that names a
+        # setting of its own) are not read here.
+        return {
+            name: read.optional(key) if fields[name] else read.value(key)
+            for name, key in self.keys.items()
+            if name in fields and name not in given
+        }
+
+    def build(self, spec: Callable[..., SpecT], read: ConfigReader, **given: Any) -> SpecT:
+        """``spec(**values)`` from config and ``given``, its InputError renamed to config keys."""
+        values = self.values(spec, read, given)
+        try:
+            return spec(**values, **given)
+        except InputError as error:
+            raise self.config_error(read, error) from None
+
+    def check(self, read: ConfigReader, rule: Callable[[], Any]) -> None:
+        """Run a component's rule, naming keys instead of fields if it fails."""
+        try:
+            rule()
+        except InputError as error:
+            raise self.config_error(read, error) from None
+
+
+def _fields(spec: Callable[..., Any]) -> dict[str, bool]:
+    """A spec dataclass's fields, each with whether it is optional (typed ``... | None``): an empty
+    config string means None for those."""
+    assert dataclasses.is_dataclass(spec), f"{spec} is not a spec dataclass"
+    return {f.name: "None" in str(f.type) for f in dataclasses.fields(spec)}
 
 
 def reject_undeclared_keys(config: pulumi.Config | None = None) -> None:
@@ -210,170 +260,214 @@ def _all_config_keys() -> list[str]:
     return list(CONFIG.get().keys())
 
 
-def _is_cidr(value: str) -> bool:
-    try:
-        ipaddress.IPv4Network(value)
-    except ValueError:
-        return False
-    return True
+# --------------------------------------------------------------------------------------------------
+# The tables: config key per component field, one per section
+# --------------------------------------------------------------------------------------------------
+ADOPTED_VPC: Final = KeyTable(
+    {
+        "vpc_id": "existingVpcId",
+        "public_subnet_ids": "existingPublicSubnetIds",
+        "private_subnet_ids": "existingPrivateSubnetIds",
+        "isolated_subnet_ids": "existingIsolatedSubnetIds",
+    }
+)
+NETWORK: Final = KeyTable(
+    {
+        "cidr_block": "vpcCidr",
+        "az_count": "azCount",
+        "nat_gateways": "natGateways",
+        "vpc_endpoints": "vpcEndpoints",
+        "flow_logs": "flowLogs",
+        "log_retention_days": "logRetentionDays",
+        **{f"adopt.{name}": key for name, key in ADOPTED_VPC.keys.items()},
+    }
+)
+CACHE: Final = KeyTable(
+    {
+        "engine": "cacheEngine",
+        "engine_version": "cacheEngineVersion",
+        "node_type": "cacheNodeType",
+        "cluster_mode": "cacheClusterMode",
+        "shards": "cacheShards",
+        "replicas": "cacheReplicas",
+        "eviction_policy": "cacheEvictionPolicy",
+        "reserved_memory_percent": "cacheReservedMemoryPercent",
+        "snapshot_retention_days": "cacheSnapshotRetentionDays",
+        "snapshot_window": "cacheSnapshotWindow",
+        "maintenance_window": "cacheMaintenanceWindow",
+        "append_only": "cacheAof",
+        "kms_key_arn": "cacheKmsKeyArn",
+        "log_retention_days": "logRetentionDays",
+        "alarm_topic_arn": "alarmTopicArn",
+    }
+)
+MEMCACHED: Final = KeyTable(
+    {
+        "engine_version": "cacheEngineVersion",
+        "node_type": "cacheNodeType",
+        "nodes": "cacheMemcachedNodes",
+        "maintenance_window": "cacheMaintenanceWindow",
+        "alarm_topic_arn": "alarmTopicArn",
+    }
+)
+DATABASE: Final = KeyTable(
+    {
+        "engine_version": "dbEngineVersion",
+        "instance_class": "dbInstanceClass",
+        "allocated_storage_gb": "dbAllocatedStorage",
+        "max_allocated_storage_gb": "dbMaxAllocatedStorage",
+        "multi_az": "dbMultiAz",
+        "database_name": "dbName",
+        "username": "dbUsername",
+        "backup_retention_days": "dbBackupRetentionDays",
+        "backup_window": "dbBackupWindow",
+        "maintenance_window": "dbMaintenanceWindow",
+        "deletion_protection": "deletionProtection",
+        "performance_insights": "dbPerformanceInsights",
+        "kms_key_arn": "dbKmsKeyArn",
+        "log_min_duration_ms": "dbLogMinDurationMs",
+        "log_retention_days": "logRetentionDays",
+        "alarm_topic_arn": "alarmTopicArn",
+    }
+)
+RETENTION: Final = KeyTable(
+    {
+        "untagged_days": "ecrUntaggedExpiryDays",
+        "release_prefixes": "ecrReleaseTagPrefixes",
+        "keep_release": "ecrKeepReleaseImages",
+        "keep_any": "ecrKeepImages",
+    }
+)
+REGISTRY_WIDE: Final = KeyTable(
+    {
+        "scanning": "ecrScanning",
+        "scan_filters": "ecrScanFilters",
+        "replication_destinations": "ecrReplicationDestinations",
+        "replication_filters": "ecrReplicationFilters",
+    }
+)
+REGISTRY: Final = KeyTable(
+    {
+        "kms_key": "ecrKmsKey",
+        "pull_principals": "ecrPullPrincipals",
+        "build_cache_tag": "ecrBuildCacheTag",
+        # RegistryArgs checks the registry-wide settings against this stack's repositories and region.
+        "scan_filters": "ecrScanFilters",
+        "replication_destinations": "ecrReplicationDestinations",
+        **{f"registry_settings.{name}": key for name, key in REGISTRY_WIDE.keys.items()},
+    }
+)
+IMAGE: Final = KeyTable({"platform": "imagePlatform", "tag": "imageTag", "cache_tag": "ecrBuildCacheTag"})
+LOAD_BALANCER: Final = KeyTable(
+    {
+        "ingress_cidrs": "albIngressCidrs",
+        "ssl_policy": "albSslPolicy",
+        "deletion_protection": "deletionProtection",
+        "access_logs": "albAccessLogs",
+        "access_log_expiration_days": "logRetentionDays",
+    }
+)
+EDGE: Final = KeyTable({"certificate_arn": "certificateArn", "ops_allowed_cidrs": "opsAllowedCidrs"})
+CAPACITY: Final = KeyTable(
+    {"base_tasks": "fargateBaseTasks", "on_demand_weight": "fargateWeight", "spot_weight": "fargateSpotWeight"}
+)
+ECS_CLUSTER: Final = KeyTable(
+    {
+        "container_insights": "containerInsights",
+        "log_retention_days": "logRetentionDays",
+    }
+)
+
+
+def task_size_keys(role: str) -> KeyTable:
+    """``apiCpu``/``apiMemory`` for the api service, ``opsCpu``/``opsMemory`` for ops."""
+    return KeyTable({"cpu": f"{role}Cpu", "memory": f"{role}Memory"})
+
+
+def autoscaling_keys(role: str) -> KeyTable:
+    return KeyTable(
+        {
+            "min_capacity": f"{role}MinTasks",
+            "max_capacity": f"{role}MaxTasks",
+            "cpu_target_percent": "scalingCpuTargetPercent",
+            "memory_target_percent": "scalingMemoryTargetPercent",
+            "requests_per_target": "scalingRequestsPerTarget",
+        }
+    )
+
+
+STATIC_IPS: Final = KeyTable({"ingress_cidrs": "nlbIngressCidrs"})
+GENEVE_HEALTH_CHECK: Final = KeyTable(
+    {"protocol": "gwlbHealthCheckProtocol", "port": "gwlbHealthCheckPort", "path": "gwlbHealthCheckPath"}
+)
+TARGET_FAILOVER: Final = KeyTable({"on_deregistration": "gwlbTargetFailover", "on_unhealthy": "gwlbTargetFailover"})
+APPLIANCE_FLEET: Final = KeyTable(
+    {
+        "ami_id": "gwlbApplianceAmiId",
+        "instance_type": "gwlbApplianceInstanceType",
+        "min_size": "gwlbApplianceMinSize",
+        "max_size": "gwlbApplianceMaxSize",
+        "root_device_name": "gwlbApplianceRootDevice",
+    }
+)
+REGISTERED_APPLIANCES: Final = KeyTable({"ip_addresses": "gwlbApplianceIps"})
+INSPECTION_VPC: Final = KeyTable(
+    {
+        "cidr_block": "gwlbInspectionVpcCidr",
+        "az_count": "azCount",
+        "nat_gateways": "natGateways",
+        "flow_logs": "flowLogs",
+        "log_retention_days": "logRetentionDays",
+    }
+)
+INSPECTION: Final = KeyTable(
+    {
+        "allowed_principals": "gwlbAllowedPrincipals",
+        "deletion_protection": "deletionProtection",
+        "appliances.ip_addresses": "gwlbApplianceIps",
+        **{f"vpc.{name}": key for name, key in INSPECTION_VPC.keys.items()},
+    }
+)
 
 
 # --------------------------------------------------------------------------------------------------
-# Settings objects
+# The settings of a stack
 # --------------------------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True, kw_only=True)
-class ExistingVpc:
-    """An adopted VPC: the program creates no VPC, subnets, gateways or routes."""
+class ServiceSettings:
+    """One Fargate service's size and scaling, as its component takes them."""
 
-    vpc_id: str
-    public_subnet_ids: tuple[str, ...]
-    private_subnet_ids: tuple[str, ...]
-    isolated_subnet_ids: tuple[str, ...]
-
-
-@dataclass(frozen=True, kw_only=True)
-class NetworkSettings:
-    """Shape of the VPC (or of the adopted one)."""
-
-    cidr: str
-    az_count: int
-    nat_gateways: NatGatewayMode
-    vpc_endpoints: bool
-    flow_logs: bool
-    existing: ExistingVpc | None
-
-
-@dataclass(frozen=True, kw_only=True)
-class CacheSettings:
-    """ElastiCache: engine, shape (replicas, shards), eviction, snapshots, windows, encryption key."""
-
-    engine: CacheEngine
-    engine_version: str
-    node_type: str
-    cluster_mode: bool
-    shards: int
-    replicas: int
-    memcached_nodes: int
-    eviction_policy: EvictionPolicy
-    reserved_memory_percent: int
-    snapshot_retention_days: int
-    snapshot_window: str
-    maintenance_window: str
-    kms_key_arn: str | None
-    alarm_topic_arn: str | None
-
-
-@dataclass(frozen=True, kw_only=True)
-class DatabaseSettings:
-    """RDS PostgreSQL: version, size, availability, backups, windows, encryption key."""
-
-    engine_version: str
-    instance_class: str
-    allocated_storage_gb: int
-    max_allocated_storage_gb: int
-    multi_az: bool
-    backup_retention_days: int
-    backup_window: str
-    maintenance_window: str
-    database_name: str
-    username: str
-    performance_insights: bool
-    kms_key_arn: str | None
-    log_min_duration_ms: int
-    alarm_topic_arn: str | None
-
-
-@dataclass(frozen=True, kw_only=True)
-class RegistrySettings:
-    """ECR repositories (lifecycle, encryption, pull access), the registry-wide settings when this
-    stack owns them, and how the app image is built."""
-
-    registry_wide: RegistryWideSettings | None
-    """Scanning and replication, when this stack owns them (ecrRegistrySettingsOwner); else None."""
-    kms_key: str
-    lifecycle_rules: tuple[LifecycleRule, ...]
-    pull_principals: tuple[str, ...]
-    build_cache_tag: str | None
-    image_platform: Platform
-    image_tag: str | None
-
-
-ContainerInsightsMode = Literal["enhanced", "enabled", "disabled"]
-LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
-
-
-@dataclass(frozen=True, kw_only=True)
-class ServiceSize:
-    """Task size and auto-scaling bounds of one Fargate service."""
-
-    cpu: int
-    memory: int
-    min_tasks: int
-    max_tasks: int
-
-
-@dataclass(frozen=True, kw_only=True)
-class ComputeSettings:
-    """The ALB, the ECS cluster and the two services (catalog API and ops)."""
-
-    domain_name: str | None
-    certificate_arn: str | None
-    alb_ingress_cidrs: tuple[str, ...]
-    alb_ssl_policy: str
-    alb_access_logs: bool
-    ops_allowed_cidrs: tuple[str, ...]
-    container_insights: ContainerInsightsMode
-    fargate_base_tasks: int
-    fargate_weight: int
-    fargate_spot_weight: int
-    api: ServiceSize
-    ops: ServiceSize
-    scaling_cpu_target_percent: int
-    scaling_memory_target_percent: int
-    scaling_requests_per_target: int
-    ecs_exec: bool
-    log_level: LogLevel
-
-
-@dataclass(frozen=True, kw_only=True)
-class NlbSettings:
-    """The Network Load Balancer with static IPs in front of the ALB."""
-
-    enabled: bool
-    ingress_cidrs: tuple[str, ...]
-
-
-@dataclass(frozen=True, kw_only=True)
-class GwlbSettings:
-    """Inspection of the app VPC's internet traffic by appliances behind a Gateway Load Balancer."""
-
-    enabled: bool
-    inspection_vpc_cidr: str
-    appliances: ApplianceFleet | RegisteredAppliances | None
-    """None when disabled."""
-    health_check: GeneveHealthCheck
-    target_failover: TargetFailover
-    allowed_principals: tuple[str, ...]
+    size: TaskSize
+    autoscaling: AutoScaling
 
 
 @dataclass(frozen=True, kw_only=True)
 class StackSettings:
-    """Everything the program needs to know about this stack, validated."""
+    """Everything the program needs to know about this stack: the components' validated specs."""
 
     project: str
     stack: str
     environment: Environment
-    log_retention_days: int
     deletion_protection: bool
-    network: NetworkSettings
-    cache: CacheSettings
-    database: DatabaseSettings
-    registry: RegistrySettings
-    compute: ComputeSettings
-    nlb: NlbSettings
-    gwlb: GwlbSettings
+    log_retention_days: int
+    network: NetworkSpec
+    cache: CacheSpec | MemcachedSpec
+    database: DatabaseSpec
+    registry: RegistryArgs
+    image: ImageBuild
+    load_balancer: LoadBalancerSpec
+    certificate_arn: str | None
+    domain_name: str | None
+    ops_allowed_cidrs: tuple[str, ...]
+    cluster: EcsClusterSpec
+    services: Mapping[str, ServiceSettings]
+    """``api`` and ``ops``."""
+    ecs_exec: bool
+    log_level: LogLevel
+    static_ip_ingress_cidrs: tuple[str, ...] | None
+    """Client ranges of the static-IP NLB in front of the ALB; None when ``nlbEnabled`` is false."""
+    inspection: InspectionSpec | None
+    """GWLB inspection of the app VPC's internet traffic; None when ``gwlbEnabled`` is false."""
     default_tags: Mapping[str, str] = field(default_factory=dict)
     """``aws:defaultTags`` from the stack file: the provider applies them to every taggable resource;
     the program passes them on only where AWS does not (instances launched by Auto Scaling)."""
@@ -383,491 +477,302 @@ class StackSettings:
         return self.environment == "prod"
 
 
-def _read_network(read: ConfigReader) -> NetworkSettings:
-    cidr = read.string("vpcCidr")
-    try:
-        network = ipaddress.IPv4Network(cidr)
-    except ValueError:
-        raise ConfigError(read.qualified("vpcCidr"), cidr, "an IPv4 CIDR such as 10.0.0.0/16") from None
-    if not 16 <= network.prefixlen <= 22:
-        raise ConfigError(read.qualified("vpcCidr"), cidr, "a prefix length from /16 to /22")
-    if not network.is_private:
-        raise ConfigError(read.qualified("vpcCidr"), cidr, "a private (RFC 1918) range")
+def physical_id(project: str, stack: str, max_length: int) -> str:
+    """``<project>-<stack>`` as AWS identifiers want it: lowercase letters, digits, single hyphens."""
+    text = re.sub(r"[^a-z0-9]+", "-", f"{project}-{stack}".lower()).strip("-")
+    return text[:max_length].rstrip("-")
 
-    az_count = read.integer("azCount", minimum=2, maximum=6)
-    nat_gateways = cast("NatGatewayMode", read.choice("natGateways", get_args(NatGatewayMode)))
 
-    existing_vpc_id = read.optional_string("existingVpcId")
-    subnets = {
-        key: read.string_list(key, item=lambda s: s.startswith("subnet-"), what="a subnet ID (subnet-...)")
-        for key in ("existingPublicSubnetIds", "existingPrivateSubnetIds", "existingIsolatedSubnetIds")
-    }
-    existing: ExistingVpc | None = None
-    if existing_vpc_id is None:
+@dataclass(frozen=True)
+class _Stack:
+    """What every section reads: who this stack is and its tier."""
+
+    project: str
+    stack: str
+    environment: Environment
+    deletion_protection: bool
+    log_retention_days: int
+    context: AwsContext
+
+    @property
+    def prod(self) -> bool:
+        return self.environment == "prod"
+
+    def physical_id(self, max_length: int) -> str:
+        return physical_id(self.project, self.stack, max_length)
+
+
+def _network(read: ConfigReader) -> NetworkSpec:
+    vpc_id = read.optional("existingVpcId")
+    subnets = {key: read.value(key) for key in list(ADOPTED_VPC.keys.values())[1:]}
+    adopt = None
+    if vpc_id is None:
         for key, ids in subnets.items():
             if ids:
-                raise ConfigError(read.qualified(key), ids, "empty unless existingVpcId is set")
+                raise read.error(key, list(ids), "empty unless existingVpcId is set")
     else:
-        if not existing_vpc_id.startswith("vpc-"):
-            raise ConfigError(read.qualified("existingVpcId"), existing_vpc_id, "a VPC ID (vpc-...)")
-        for key, ids in subnets.items():
-            if len(ids) != az_count:
-                raise ConfigError(read.qualified(key), ids, f"exactly azCount ({az_count}) subnet IDs, one per AZ")
-        existing = ExistingVpc(
-            vpc_id=existing_vpc_id,
-            public_subnet_ids=tuple(subnets["existingPublicSubnetIds"]),
-            private_subnet_ids=tuple(subnets["existingPrivateSubnetIds"]),
-            isolated_subnet_ids=tuple(subnets["existingIsolatedSubnetIds"]),
-        )
-
-    return NetworkSettings(
-        cidr=cidr,
-        az_count=az_count,
-        nat_gateways=nat_gateways,
-        vpc_endpoints=read.boolean("vpcEndpoints"),
-        flow_logs=read.boolean("flowLogs"),
-        existing=existing,
-    )
+        adopt = ADOPTED_VPC.build(AdoptedVpc, read, vpc_id=vpc_id)
+    return NETWORK.build(NetworkSpec, read, adopt=adopt)
 
 
-_KMS_KEY_ARN: Final = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[A-Za-z0-9/_-]+$")
-_SNS_TOPIC_ARN: Final = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
-
-
-def _optional_arn(read: ConfigReader, key: str, pattern: re.Pattern[str], what: str) -> str | None:
-    value = read.optional_string(key)
-    if value is not None and not pattern.match(value):
-        raise ConfigError(read.qualified(key), value, f"empty or {what}")
-    return value
-
-
-def _windows(read: ConfigReader, weekly_key: str, daily_key: str, minimum: int, service: str) -> tuple[str, str]:
-    """A weekly maintenance window and a daily backup window that are valid and apart."""
-    weekly_text, daily_text = read.string(weekly_key), read.string(daily_key)
-    try:
-        weekly = parse_weekly(weekly_text, minimum_minutes=minimum)
-    except ValueError as error:
-        raise ConfigError(read.qualified(weekly_key), weekly_text, str(error)) from None
-    try:
-        daily = parse_daily(daily_text, minimum_minutes=minimum)
-    except ValueError as error:
-        raise ConfigError(read.qualified(daily_key), daily_text, str(error)) from None
-    if overlaps(weekly, daily):
-        raise ConfigError(
-            read.qualified(weekly_key), weekly_text, f"a window apart from {daily_key} ({daily_text}); {service}"
-        )
-    return weekly_text, daily_text
-
-
-def _read_cache(read: ConfigReader) -> CacheSettings:
-    prod = read.choice("environment", get_args(Environment)) == "prod"
-    if read.boolean("cacheAof"):
-        raise ConfigError(read.qualified("cacheAof"), True, f"false. {AOF_UNSUPPORTED}")
-    engine = cast("CacheEngine", read.choice("cacheEngine", CACHE_ENGINES))
-    version = read.string("cacheEngineVersion")
-    try:
-        parameter_group_family(engine, version)
-    except UnsupportedVersionError as error:
-        raise ConfigError(read.qualified("cacheEngineVersion"), version, f"for {engine}: {error.allowed}") from None
-    node_type = read.string("cacheNodeType")
-    if not node_type.startswith("cache."):
-        raise ConfigError(read.qualified("cacheNodeType"), node_type, "an ElastiCache node type (cache.*)")
-
-    cluster_mode = read.boolean("cacheClusterMode")
-    shards = read.integer("cacheShards", minimum=1, maximum=MAX_SHARDS)
-    replicas = read.integer("cacheReplicas", minimum=0, maximum=MAX_REPLICAS)
-    memcached_nodes = read.integer("cacheMemcachedNodes", minimum=1, maximum=MAX_MEMCACHED_NODES)
-    retention = read.integer("cacheSnapshotRetentionDays", minimum=0, maximum=MAX_SNAPSHOT_RETENTION_DAYS)
+def _cache(read: ConfigReader, tier: _Stack) -> CacheSpec | MemcachedSpec:
+    engine = read.value("cacheEngine")
+    one_of_key(read, "cacheEngine", engine, get_args(CacheEngineName))
+    identifier = tier.physical_id(40)
     if engine == "memcached":
         # Keys that only mean something for Valkey/Redis: refused when set to an explicit intent,
         # otherwise ignored (replicas and snapshot retention keep their Valkey/Redis defaults).
-        if cluster_mode:
-            raise ConfigError(read.qualified("cacheClusterMode"), True, "false with cacheEngine=memcached")
-        if shards != 1:
-            raise ConfigError(read.qualified("cacheShards"), shards, "1 with cacheEngine=memcached")
-        if prod and memcached_nodes < 2:
-            raise ConfigError(
-                read.qualified("cacheMemcachedNodes"),
-                memcached_nodes,
-                "at least 2 with environment=prod (nodes spread across AZs)",
-            )
-        replicas, retention = 0, 0
-    else:
-        if shards > 1 and not cluster_mode:
-            raise ConfigError(read.qualified("cacheShards"), shards, "1 unless cacheClusterMode is true")
-        if prod and replicas < 1:
-            raise ConfigError(
-                read.qualified("cacheReplicas"),
-                replicas,
-                "at least 1 with environment=prod (Multi-AZ automatic failover needs a replica to promote)",
-            )
-        if prod and retention < 1:
-            raise ConfigError(read.qualified("cacheSnapshotRetentionDays"), retention, "1 to 35 with environment=prod")
-    maintenance, snapshots = _windows(
-        read, "cacheMaintenanceWindow", "cacheSnapshotWindow", 60, "ElastiCache requires them apart"
-    )
-    return CacheSettings(
-        engine=engine,
-        engine_version=version,
-        node_type=node_type,
-        cluster_mode=cluster_mode,
-        shards=shards,
-        replicas=replicas,
-        memcached_nodes=memcached_nodes,
-        eviction_policy=cast("EvictionPolicy", read.choice("cacheEvictionPolicy", EVICTION_POLICIES)),
-        reserved_memory_percent=read.integer("cacheReservedMemoryPercent", minimum=0, maximum=100),
-        snapshot_retention_days=retention,
-        snapshot_window=snapshots,
-        maintenance_window=maintenance,
-        kms_key_arn=_optional_arn(read, "cacheKmsKeyArn", _KMS_KEY_ARN, "a KMS key or alias ARN"),
-        alarm_topic_arn=_optional_arn(read, "alarmTopicArn", _SNS_TOPIC_ARN, "an SNS topic ARN"),
-    )
-
-
-def _read_database(read: ConfigReader) -> DatabaseSettings:
-    prod = read.choice("environment", get_args(Environment)) == "prod"
-    instance_class = read.string("dbInstanceClass")
-    if not instance_class.startswith("db."):
-        raise ConfigError(read.qualified("dbInstanceClass"), instance_class, "an RDS instance class (db.*)")
-    allocated = read.integer("dbAllocatedStorage", minimum=20, maximum=65536)
-    maximum = read.integer("dbMaxAllocatedStorage", minimum=0, maximum=65536)
-    if maximum != 0 and maximum <= allocated:
-        raise ConfigError(
-            read.qualified("dbMaxAllocatedStorage"),
-            maximum,
-            f"0 (no storage autoscaling) or more than dbAllocatedStorage ({allocated})",
+        for key, neutral, allowed in (
+            ("cacheClusterMode", False, "false with cacheEngine=memcached (Memcached shards on the client)"),
+            ("cacheShards", 1, "1 with cacheEngine=memcached (use cacheMemcachedNodes)"),
+            ("cacheAof", False, "false with cacheEngine=memcached (Memcached keeps nothing on disk)"),
+        ):
+            if read.value(key) != neutral:
+                raise read.error(key, read.value(key), allowed)
+        nodes = read.value("cacheMemcachedNodes")
+        if tier.prod and nodes < 2:
+            raise read.error("cacheMemcachedNodes", nodes, "at least 2 with environment=prod (nodes spread across AZs)")
+        return MEMCACHED.build(
+            MemcachedSpec,
+            read,
+            identifier=identifier,
+            protect=tier.deletion_protection,
+            apply_immediately=not tier.prod,
         )
-    multi_az = read.boolean("dbMultiAz")
-    if prod and not multi_az:
-        raise ConfigError(read.qualified("dbMultiAz"), False, "true with environment=prod (a standby in another AZ)")
-    retention = read.integer("dbBackupRetentionDays", minimum=1, maximum=MAX_BACKUP_RETENTION_DAYS)
-    if prod and retention < 7:
-        raise ConfigError(read.qualified("dbBackupRetentionDays"), retention, "7 to 35 with environment=prod")
-    insights = read.boolean("dbPerformanceInsights")
-    if prod and not insights:
-        raise ConfigError(read.qualified("dbPerformanceInsights"), False, "true with environment=prod")
-    names = {}
-    for key in ("dbName", "dbUsername"):
-        names[key] = read.string(key)
-        if not SQL_NAME.match(names[key]):
-            allowed = "1-63 lowercase letters, digits and underscores, starting with a letter"
-            raise ConfigError(read.qualified(key), names[key], allowed)
-    if names["dbUsername"] in RESERVED_USERNAMES:
-        raise ConfigError(
-            read.qualified("dbUsername"), names["dbUsername"], f"not one of {', '.join(sorted(RESERVED_USERNAMES))}"
-        )
-    maintenance, backups = _windows(read, "dbMaintenanceWindow", "dbBackupWindow", 30, "RDS requires them apart")
-    return DatabaseSettings(
-        engine_version=read.choice("dbEngineVersion", POSTGRES_MAJOR_VERSIONS),
-        instance_class=instance_class,
-        allocated_storage_gb=allocated,
-        max_allocated_storage_gb=maximum,
-        multi_az=multi_az,
-        backup_retention_days=retention,
-        backup_window=backups,
-        maintenance_window=maintenance,
-        database_name=names["dbName"],
-        username=names["dbUsername"],
-        performance_insights=insights,
-        kms_key_arn=_optional_arn(read, "dbKmsKeyArn", _KMS_KEY_ARN, "a KMS key or alias ARN"),
-        log_min_duration_ms=read.integer("dbLogMinDurationMs", minimum=-1),
-        alarm_topic_arn=_optional_arn(read, "alarmTopicArn", _SNS_TOPIC_ARN, "an SNS topic ARN"),
+    spec = CACHE.build(
+        CacheSpec,
+        read,
+        identifier=identifier,
+        final_snapshot=tier.deletion_protection,
+        protect=tier.deletion_protection,
+        apply_immediately=not tier.prod,
     )
+    if tier.prod and spec.replicas < 1:
+        raise read.error(
+            "cacheReplicas",
+            spec.replicas,
+            "at least 1 with environment=prod (Multi-AZ automatic failover needs a replica to promote)",
+        )
+    if tier.prod and spec.snapshot_retention_days < 1:
+        raise read.error("cacheSnapshotRetentionDays", spec.snapshot_retention_days, "1 to 35 with environment=prod")
+    return spec
 
 
-def _read_registry(read: ConfigReader) -> RegistrySettings:
-    project, stack = pulumi.get_project(), pulumi.get_stack()
+def _database(read: ConfigReader, tier: _Stack) -> DatabaseSpec:
+    spec = DATABASE.build(DatabaseSpec, read, identifier=tier.physical_id(63), apply_immediately=not tier.prod)
+    if tier.prod:
+        for key, ok, allowed in (
+            ("dbMultiAz", spec.multi_az, "true with environment=prod (a standby in another AZ)"),
+            ("dbBackupRetentionDays", spec.backup_retention_days >= 7, "7 to 35 with environment=prod"),
+            ("dbPerformanceInsights", spec.performance_insights, "true with environment=prod"),
+        ):
+            if not ok:
+                raise read.error(key, read.value(key), allowed)
+    return spec
 
-    def checked(key: str, value: str, check: Callable[[str], Any]) -> Any:
-        try:
-            return check(value)
-        except RegistrySettingError as error:
-            raise ConfigError(read.qualified(key), value, error.allowed) from None
 
-    owner = read.boolean("ecrRegistrySettingsOwner")
-    scanning = cast("ScanMode", read.choice("ecrScanning", tuple(SCAN_MODES)))
-    scan_filters = tuple(checked("ecrScanFilters", f, check_scan_filter) for f in read.string_list("ecrScanFilters"))
+def _registry(read: ConfigReader, tier: _Stack) -> RegistryArgs:
+    owner = read.value("ecrRegistrySettingsOwner")
     destinations = tuple(
-        checked("ecrReplicationDestinations", d, ReplicationDestination.parse)
-        for d in read.string_list("ecrReplicationDestinations")
+        _parsed(read, "ecrReplicationDestinations", ReplicationDestination.parse, value)
+        for value in read.value("ecrReplicationDestinations")
     )
-    replication_filters = tuple(
-        checked("ecrReplicationFilters", f, check_replication_filter) for f in read.string_list("ecrReplicationFilters")
+    # Built (so validated) whether or not this stack owns them: a typo is an error either way.
+    wide = REGISTRY_WIDE.build(
+        RegistryWideSettings,
+        read,
+        # Default: the whole project namespace, so the stacks that do not own the settings are covered.
+        scan_filters=read.value("ecrScanFilters") or (f"{tier.project}/*",),
+        replication_destinations=destinations,
+        replication_filters=read.value("ecrReplicationFilters") or ((f"{tier.project}/",) if destinations else ()),
     )
-    region = pulumi.Config("aws").get("region")
-    for dest in destinations:
-        if dest.account_id is None and dest.region == region:
-            raise ConfigError(
-                read.qualified("ecrReplicationDestinations"),
-                dest.region,
-                f"a region other than the source registry's ({region}), or another account",
-            )
-    registry_wide: RegistryWideSettings | None = None
-    if owner:
-        try:
-            registry_wide = RegistryWideSettings(
-                scanning=scanning,
-                # Default: the whole project namespace, so the stacks that do not own the settings are covered.
-                scan_filters=scan_filters or (f"{project}/*",),
-                replication_destinations=destinations,
-                replication_filters=replication_filters or ((f"{project}/",) if destinations else ()),
-            )
-        except RegistrySettingError as error:
-            key = "ecrReplicationDestinations" if "destination" in error.setting else "ecrReplicationFilters"
-            raise ConfigError(read.qualified(key), error.value, error.allowed) from None
-        repository = f"{project}/{stack}/app"
-        if not any(scan_filter_matches(f, repository) for f in registry_wide.scan_filters):
-            raise ConfigError(read.qualified("ecrScanFilters"), list(scan_filters), f"filters that cover {repository}")
-    elif destinations:
-        raise ConfigError(
-            read.qualified("ecrReplicationDestinations"),
-            [d.region + (f":{d.account_id}" if d.account_id else "") for d in destinations],
+    if not owner and destinations:
+        raise read.error(
+            "ecrReplicationDestinations",
+            list(read.value("ecrReplicationDestinations")),
             "empty unless ecrRegistrySettingsOwner is true (one replication configuration per registry)",
         )
-
-    prefixes = read.string_list(
-        "ecrReleaseTagPrefixes",
-        item=lambda p: re.fullmatch(r"[A-Za-z0-9_.-]{1,128}", p) is not None,
-        what="a tag prefix (letters, digits, _ . -)",
-    )
-    if len(set(prefixes)) != len(prefixes):
-        raise ConfigError(read.qualified("ecrReleaseTagPrefixes"), prefixes, "distinct prefixes")
-    rules = default_lifecycle_rules(
-        untagged_days=read.integer("ecrUntaggedExpiryDays", minimum=1, maximum=3650),
-        release_prefixes=prefixes,
-        keep_release=read.integer("ecrKeepReleaseImages", minimum=1, maximum=10000),
-        keep_any=read.integer("ecrKeepImages", minimum=1, maximum=10000),
-    )
-    lifecycle_policy_document(rules)  # the whole policy as ECR validates it
-
-    cache_tag = read.optional_string("ecrBuildCacheTag")
-    if cache_tag is not None:
-        checked("ecrBuildCacheTag", cache_tag, check_tag)
-        if cache_tag.startswith("build-") or any(cache_tag.startswith(p) for p in prefixes):
-            raise ConfigError(
-                read.qualified("ecrBuildCacheTag"), cache_tag, "a tag outside build-* and the release prefixes"
-            )
-    image_tag = read.optional_string("imageTag")
-    if image_tag is not None:
-        checked("imageTag", image_tag, check_tag)
-        if image_tag == cache_tag:
-            raise ConfigError(read.qualified("imageTag"), image_tag, "a tag other than ecrBuildCacheTag")
-
-    principals = tuple(read.string_list("ecrPullPrincipals"))
-    for principal in principals:
-        checked("ecrPullPrincipals", principal, pull_principal_arn)
-
-    return RegistrySettings(
-        registry_wide=registry_wide,
-        kms_key=checked("ecrKmsKey", read.string("ecrKmsKey"), check_kms_key),
-        lifecycle_rules=rules,
-        pull_principals=principals,
-        build_cache_tag=cache_tag,
-        image_platform=cast("Platform", read.choice("imagePlatform", tuple(CPU_ARCHITECTURE))),
-        image_tag=image_tag,
+    retention = RETENTION.build(RetentionPolicy, read)
+    return REGISTRY.build(
+        RegistryArgs,
+        read,
+        context=tier.context,
+        namespace=tier.project,
+        stack=tier.stack,
+        repositories=("app",),
+        lifecycle_rules=retention.rules,
+        force_delete=not tier.deletion_protection,
+        registry_settings=wide if owner else None,
     )
 
 
-def _is_any_cidr(value: str) -> bool:
+def _parsed(read: ConfigReader, key: str, parse: Callable[[str], SpecT], value: str) -> SpecT:
     try:
-        ipaddress.ip_network(value)
-    except ValueError:
-        return False
-    return True
+        return parse(value)
+    except InputError as error:
+        raise read.error(key, value, error.allowed) from None
 
 
-def _read_service_size(read: ConfigReader, prefix: str) -> ServiceSize:
-    cpu = read.integer_in(f"{prefix}Cpu", tuple(FARGATE_MEMORY_BY_CPU))
-    memory_key = f"{prefix}Memory"
-    memory = read.integer(memory_key, minimum=512)
-    allowed = fargate_memory_options(cpu)
-    if memory not in allowed:
-        raise ConfigError(
-            read.qualified(memory_key),
-            memory,
-            f"a Fargate memory size for {prefix}Cpu={cpu}: one of " + ", ".join(str(m) for m in allowed),
-        )
-    min_tasks = read.integer(f"{prefix}MinTasks", minimum=1, maximum=5000)
-    max_tasks = read.integer(f"{prefix}MaxTasks", minimum=1, maximum=5000)
-    if max_tasks < min_tasks:
-        raise ConfigError(read.qualified(f"{prefix}MaxTasks"), max_tasks, f"at least {prefix}MinTasks ({min_tasks})")
-    return ServiceSize(cpu=cpu, memory=memory, min_tasks=min_tasks, max_tasks=max_tasks)
-
-
-def _read_compute(read: ConfigReader) -> ComputeSettings:
-    environment = read.choice("environment", get_args(Environment))
-    domain = read.optional_string("domainName")
-    if domain is not None and not re.fullmatch(
-        r"(?=.{1,240}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}", domain
-    ):
-        raise ConfigError(read.qualified("domainName"), domain, "a lowercase DNS name such as example.com")
-    certificate = read.optional_string("certificateArn")
-    if certificate is not None and not re.fullmatch(
-        r"arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+", certificate
-    ):
-        raise ConfigError(
-            read.qualified("certificateArn"),
-            certificate,
-            "an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)",
-        )
-    if certificate is None and environment == "prod":
-        raise ConfigError(
-            read.qualified("certificateArn"), "", "an ACM certificate ARN: prod serves HTTPS only (HTTP redirects)"
-        )
-    ssl_policy = read.choice("albSslPolicy", TLS13_POLICIES)
-    cidr_what = "a CIDR such as 203.0.113.0/24 or 2001:db8::/32"
-    ingress = read.string_list("albIngressCidrs", item=_is_any_cidr, what=cidr_what)
-    if not ingress:
-        raise ConfigError(read.qualified("albIngressCidrs"), ingress, "at least one CIDR")
-    weights = {
-        "fargateWeight": read.integer("fargateWeight", minimum=0, maximum=1000),
-        "fargateSpotWeight": read.integer("fargateSpotWeight", minimum=0, maximum=1000),
-    }
-    if not any(weights.values()):
-        raise ConfigError(read.qualified("fargateWeight"), 0, "above 0 when fargateSpotWeight is 0 too")
-    return ComputeSettings(
-        domain_name=domain,
-        certificate_arn=certificate,
-        alb_ingress_cidrs=tuple(ingress),
-        alb_ssl_policy=ssl_policy,
-        alb_access_logs=read.boolean("albAccessLogs"),
-        ops_allowed_cidrs=tuple(read.string_list("opsAllowedCidrs", item=_is_any_cidr, what=cidr_what)),
-        container_insights=cast(
-            "ContainerInsightsMode", read.choice("containerInsights", get_args(ContainerInsightsMode))
-        ),
-        fargate_base_tasks=read.integer("fargateBaseTasks", minimum=0, maximum=100_000),
-        fargate_weight=weights["fargateWeight"],
-        fargate_spot_weight=weights["fargateSpotWeight"],
-        api=_read_service_size(read, "api"),
-        ops=_read_service_size(read, "ops"),
-        scaling_cpu_target_percent=read.integer("scalingCpuTargetPercent", minimum=10, maximum=95),
-        scaling_memory_target_percent=read.integer("scalingMemoryTargetPercent", minimum=10, maximum=95),
-        scaling_requests_per_target=read.integer("scalingRequestsPerTarget", minimum=1),
-        ecs_exec=read.boolean("ecsExec"),
-        log_level=cast("LogLevel", read.choice("logLevel", get_args(LogLevel))),
-    )
-
-
-def _read_nlb(read: ConfigReader) -> NlbSettings:
-    cidrs = read.string_list("nlbIngressCidrs", item=_is_cidr, what="an IPv4 CIDR such as 203.0.113.0/24")
-    enabled = read.boolean("nlbEnabled")
-    if enabled and not cidrs:
-        raise ConfigError(read.qualified("nlbIngressCidrs"), cidrs, "at least one CIDR when nlbEnabled is true")
-    return NlbSettings(enabled=enabled, ingress_cidrs=tuple(cidrs))
-
-
-# Which config key feeds each GatewayLoadBalancer setting (GwlbSpecError.setting), so a bad value is
-# reported under the key the user wrote.
-_GWLB_KEYS: Final = {
-    "appliances.ami_id": "gwlbApplianceAmiId",
-    "appliances.instance_type": "gwlbApplianceInstanceType",
-    "appliances.min_size": "gwlbApplianceMinSize",
-    "appliances.desired_capacity": "gwlbApplianceMinSize",
-    "appliances.max_size": "gwlbApplianceMaxSize",
-    "appliances.root_device_name": "gwlbApplianceRootDevice",
-    "appliances.ip_addresses": "gwlbApplianceIps",
-    "health_check.protocol": "gwlbHealthCheckProtocol",
-    "health_check.port": "gwlbHealthCheckPort",
-    "health_check.path": "gwlbHealthCheckPath",
-    "target_failover": "gwlbTargetFailover",
-    "allowed_principals": "gwlbAllowedPrincipals",
-}
-
-
-def _read_gwlb(read: ConfigReader) -> GwlbSettings:
-    enabled = read.boolean("gwlbEnabled")
-    cidr = read.string("gwlbInspectionVpcCidr")
+def one_of_key(read: ConfigReader, key: str, value: object, options: tuple[object, ...]) -> None:
+    """A config key whose allowed values no component owns (it picks between components)."""
     try:
-        network = ipaddress.IPv4Network(cidr)
-    except ValueError:
-        raise ConfigError(read.qualified("gwlbInspectionVpcCidr"), cidr, "an IPv4 CIDR such as 10.255.0.0/22") from None
-    if not 16 <= network.prefixlen <= 22 or not network.is_private:
-        raise ConfigError(read.qualified("gwlbInspectionVpcCidr"), cidr, "a private (RFC 1918) range, /16 to /22")
-    app_cidr = read.string("vpcCidr")
-    if network.overlaps(ipaddress.IPv4Network(app_cidr)):
-        raise ConfigError(read.qualified("gwlbInspectionVpcCidr"), cidr, f"a range apart from vpcCidr ({app_cidr})")
+        one_of(key, value, options)
+    except InputError as error:
+        raise read.error(key, value, error.allowed) from None
 
-    ami = read.optional_string("gwlbApplianceAmiId")
-    instance_type = read.string("gwlbApplianceInstanceType")
-    min_size = read.integer("gwlbApplianceMinSize", minimum=1, maximum=100)
-    max_size = read.integer("gwlbApplianceMaxSize", minimum=1, maximum=100)
-    root_device = read.string("gwlbApplianceRootDevice")
-    ips = read.string_list("gwlbApplianceIps")
-    protocol = cast("HealthCheckProtocol", read.choice("gwlbHealthCheckProtocol", ("TCP", "HTTP", "HTTPS")))
-    port = read.integer("gwlbHealthCheckPort", minimum=1, maximum=65535)
-    path = read.optional_string("gwlbHealthCheckPath")
-    failover = cast("FailoverMode", read.choice("gwlbTargetFailover", ("rebalance", "no_rebalance")))
-    principals = tuple(read.string_list("gwlbAllowedPrincipals"))
-    values: dict[str, object] = {
-        "gwlbApplianceAmiId": ami,
-        "gwlbApplianceInstanceType": instance_type,
-        "gwlbApplianceMinSize": min_size,
-        "gwlbApplianceMaxSize": max_size,
-        "gwlbApplianceRootDevice": root_device,
-        "gwlbApplianceIps": ips,
-        "gwlbHealthCheckPath": path,
-        "gwlbAllowedPrincipals": list(principals),
+
+_DOMAIN: Final = re.compile(r"(?=.{1,240}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+
+
+def _edge(read: ConfigReader, tier: _Stack) -> tuple[str | None, str | None, tuple[str, ...]]:
+    """The domain the services answer on, the ALB's certificate, and the ops routes' client ranges."""
+    domain = read.optional("domainName")
+    if domain is not None and not _DOMAIN.fullmatch(domain):
+        raise read.error("domainName", domain, "a lowercase DNS name such as example.com")
+    certificate = read.optional("certificateArn")
+    EDGE.check(read, lambda: check_certificate_arn("certificate_arn", certificate))
+    if certificate is None and tier.prod:
+        raise read.error("certificateArn", "", "an ACM certificate ARN: prod serves HTTPS only (HTTP redirects)")
+    ops_cidrs = read.value("opsAllowedCidrs")
+    EDGE.check(read, lambda: check_cidrs("ops_allowed_cidrs", ops_cidrs, at_least_one=False))
+    return domain, certificate, ops_cidrs
+
+
+def _services(read: ConfigReader) -> dict[str, ServiceSettings]:
+    return {
+        role: ServiceSettings(
+            size=task_size_keys(role).build(TaskSize, read),
+            autoscaling=autoscaling_keys(role).build(AutoScaling, read),
+        )
+        for role in ("api", "ops")
     }
 
-    if enabled and read.optional_string("existingVpcId") is not None:
-        raise ConfigError(
-            read.qualified("gwlbEnabled"),
+
+def _static_ips(read: ConfigReader) -> tuple[str, ...] | None:
+    cidrs = read.value("nlbIngressCidrs")
+    if not read.value("nlbEnabled"):
+        if cidrs:
+            STATIC_IPS.check(read, lambda: check_ingress_cidrs("ingress_cidrs", cidrs))
+        return None
+    STATIC_IPS.check(read, lambda: check_ingress_cidrs("ingress_cidrs", cidrs))
+    return tuple(cidrs)
+
+
+def _inspection(read: ConfigReader, tier: _Stack, app_vpc: NetworkSpec) -> InspectionSpec | None:
+    enabled = read.value("gwlbEnabled")
+    # The parts that do not need appliances are validated even when inspection is off.
+    vpc = INSPECTION_VPC.build(
+        NetworkSpec,
+        read,
+        az_count=app_vpc.az_count,  # a GWLB node in every AZ the app uses
+        nat_gateways=app_vpc.nat_gateways,  # appliances fetch signatures and licences
+        vpc_endpoints=False,
+        flow_logs=app_vpc.flow_logs,
+        log_retention_days=app_vpc.log_retention_days,
+    )
+    if _overlaps(vpc.cidr_block, app_vpc.cidr_block):
+        raise read.error("gwlbInspectionVpcCidr", vpc.cidr_block, f"a range apart from vpcCidr ({app_vpc.cidr_block})")
+    health_check = GENEVE_HEALTH_CHECK.build(GeneveHealthCheck, read)
+    failover = TARGET_FAILOVER.build(TargetFailover, read)
+    principals = read.value("gwlbAllowedPrincipals")
+    INSPECTION.check(read, lambda: check_allowed_principals("allowed_principals", principals))
+    if not enabled:
+        return None
+    if app_vpc.adopt is not None:
+        raise read.error(
+            "gwlbEnabled",
             True,
             "false with existingVpcId: inspection re-routes the public subnets, whose routes an adopted VPC keeps",
         )
-    if enabled and (ami is None) == (not ips):
-        raise ConfigError(
-            read.qualified("gwlbApplianceAmiId"),
+    ami, ips = read.optional("gwlbApplianceAmiId"), read.value("gwlbApplianceIps")
+    if (ami is None) == (not ips):
+        raise read.error(
+            "gwlbApplianceAmiId",
             ami or "",
             "exactly one of gwlbApplianceAmiId (an Auto Scaling group of appliances) and gwlbApplianceIps "
             "(appliances registered by IP) when gwlbEnabled is true",
         )
-    appliances: ApplianceFleet | RegisteredAppliances | None = None
-    try:
-        health_check = GeneveHealthCheck(protocol=protocol, port=port, path=path)
-        if enabled and ami is not None:
-            appliances = ApplianceFleet(
-                ami_id=ami,
-                instance_type=instance_type,
-                min_size=min_size,
-                max_size=max_size,
-                root_device_name=root_device,
-            )
-        elif enabled:
-            appliances = RegisteredAppliances(ip_addresses=tuple(ips))
-            validate_appliance_ips(ips, cidr)
-        validate_principals(principals)
-    except GwlbSpecError as error:
-        key = next((k for prefix, k in _GWLB_KEYS.items() if error.setting.startswith(prefix)), "gwlbEnabled")
-        raise ConfigError(read.qualified(key), values.get(key), str(error)) from None
-    return GwlbSettings(
-        enabled=enabled,
-        inspection_vpc_cidr=cidr,
+    appliances: ApplianceFleet | RegisteredAppliances = (
+        APPLIANCE_FLEET.build(ApplianceFleet, read)
+        if ami is not None
+        else REGISTERED_APPLIANCES.build(RegisteredAppliances, read)
+    )
+    return INSPECTION.build(
+        InspectionSpec,
+        read,
+        vpc=vpc,
         appliances=appliances,
         health_check=health_check,
-        target_failover=TargetFailover(on_deregistration=failover, on_unhealthy=failover),
-        allowed_principals=principals,
+        target_failover=failover,
     )
 
 
-def load_settings(config: pulumi.Config | None = None) -> StackSettings:
-    """Read and validate every project key; raises ConfigError before anything is registered."""
+def _overlaps(a: str, b: str) -> bool:
+    return ipaddress.IPv4Network(a).overlaps(ipaddress.IPv4Network(b))
+
+
+def load_settings(context: AwsContext, config: pulumi.Config | None = None) -> StackSettings:
+    """Read every project key into the components' specs; raises ConfigError before anything is registered."""
     config = config or pulumi.Config()
     reject_undeclared_keys(config)
     read = ConfigReader(config)
-    return StackSettings(
+    environment = read.value("environment")
+    one_of_key(read, "environment", environment, get_args(Environment))
+    deletion_protection = read.value("deletionProtection")
+    tier = _Stack(
         project=pulumi.get_project(),
         stack=pulumi.get_stack(),
-        environment=cast("Environment", read.choice("environment", get_args(Environment))),
-        log_retention_days=read.integer_in("logRetentionDays", LOG_RETENTION_DAYS),
-        deletion_protection=read.boolean("deletionProtection"),
-        network=_read_network(read),
-        cache=_read_cache(read),
-        database=_read_database(read),
-        registry=_read_registry(read),
-        compute=_read_compute(read),
-        nlb=_read_nlb(read),
-        gwlb=_read_gwlb(read),
+        environment=environment,
+        deletion_protection=deletion_protection,
+        log_retention_days=read.value("logRetentionDays"),
+        context=context,
+    )
+    network = _network(read)
+    cache_spec = _cache(read, tier)
+    database = _database(read, tier)
+    registry = _registry(read, tier)
+    image = IMAGE.build(
+        ImageBuild,
+        read,
+        context=APP_DIR,
+        tag=read.optional("imageTag"),
+        cache_tag=registry.build_cache_tag,
+    )
+    domain, certificate, ops_cidrs = _edge(read, tier)
+    load_balancer = LOAD_BALANCER.build(LoadBalancerSpec, read)
+    cluster = ECS_CLUSTER.build(
+        EcsClusterSpec,
+        read,
+        cluster_name=tier.physical_id(255),
+        namespace_name=f"{tier.physical_id(60)}.internal",
+        capacity_provider_strategy=CAPACITY.build(FargateCapacity, read).strategy,
+    )
+    services = _services(read)
+    log_level = read.value("logLevel")
+    one_of_key(read, "logLevel", log_level, get_args(LogLevel))
+    static_ips = _static_ips(read)
+    inspection = _inspection(read, tier, network)
+    return StackSettings(
+        project=tier.project,
+        stack=tier.stack,
+        environment=environment,
+        deletion_protection=deletion_protection,
+        log_retention_days=tier.log_retention_days,
+        network=network,
+        cache=cache_spec,
+        database=database,
+        registry=registry,
+        image=image,
+        load_balancer=load_balancer,
+        certificate_arn=certificate,
+        domain_name=domain,
+        ops_allowed_cidrs=ops_cidrs,
+        cluster=cluster,
+        services=services,
+        ecs_exec=read.value("ecsExec"),
+        log_level=log_level,
+        static_ip_ingress_cidrs=static_ips,
+        inspection=inspection,
         default_tags=_read_default_tags(),
     )
 

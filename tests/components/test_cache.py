@@ -1,8 +1,10 @@
-"""The cache component alone (engines, shapes, failover, encryption, AUTH, persistence, logs, alarms),
-its stack settings, and how the whole program wires it."""
+"""The Valkey/Redis cache component alone: engines, shapes, failover, encryption, AUTH, persistence,
+logs, alarms. Memcached has its own component (test_memcached.py); the settings and the program's
+wiring are tested in tests/stack/test_cache_stack.py."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from typing import Any
@@ -10,27 +12,25 @@ from typing import Any
 import pulumi
 import pytest
 from pulumi.runtime import rpc
-from pulumi.runtime import settings as runtime_settings
 
 from components.cache import (
-    AOF_UNSUPPORTED,
     AUTH_TOKEN_LENGTH,
     EVICTION_POLICIES,
     Cache,
     CacheArgs,
+    CacheSpec,
     member_cluster_ids,
     parameter_group_family,
 )
-from mockcloud.monitor import STACK_TYPE, CapturedResource
-from mockcloud.runner import StackRun, run_stack
-from stack import exports
-from stack.settings import ConfigError
-from tests.support import ComponentRunner, cached_run
+from components.errors import InputError
+from mockcloud.monitor import CapturedResource
+from mockcloud.runner import StackRun
+from stack.settings import CACHE
+from tests.support import ComponentRunner, config_defaults
 
 AZS = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
 SUBNETS = ["subnet-0iso1", "subnet-0iso2", "subnet-0iso3"]
 RG = "aws:elasticache/replicationGroup:ReplicationGroup"
-MEMCACHED = "aws:elasticache/cluster:Cluster"
 PARAMS = "aws:elasticache/parameterGroup:ParameterGroup"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 SECRET = "aws:secretsmanager/secret:Secret"
@@ -50,15 +50,22 @@ ATTRIBUTES = (
 )  # fmt: skip
 
 
+SPEC_FIELDS = {f.name for f in dataclasses.fields(CacheSpec)}
+
+
 def _args(**overrides: Any) -> CacheArgs:
-    values: dict[str, Any] = {
-        "vpc_id": "vpc-0123",
-        "subnet_ids": SUBNETS,
-        "availability_zones": AZS,
+    """Args at Pulumi.yaml's defaults, for a group named platform-test; overrides by field name."""
+    spec = {
+        **config_defaults(CACHE, CacheSpec),
         "identifier": "platform-test",
-        **overrides,
+        "final_snapshot": False,
+        "protect": False,
+        "apply_immediately": False,
+        **{k: v for k, v in overrides.items() if k in SPEC_FIELDS},
     }
-    return CacheArgs(**values)
+    placement: dict[str, Any] = {"vpc_id": "vpc-0123", "subnet_ids": SUBNETS, "availability_zones": AZS}
+    placement |= {k: v for k, v in overrides.items() if k not in SPEC_FIELDS}
+    return CacheArgs(**placement, spec=CacheSpec(**spec))
 
 
 def _cache(run_component: ComponentRunner, *, preview: bool = False, **overrides: Any) -> StackRun:
@@ -95,17 +102,15 @@ def _parameters(run: StackRun) -> dict[str, str]:
         ("redis", "6.2", "redis6.x"),
         ("redis", "7.0", "redis7"),
         ("redis", "7.1", "redis7"),
-        ("memcached", "1.6.22", "memcached1.6"),
     ],
 )
 def test_parameter_group_family_follows_engine_and_version(
     run_component: ComponentRunner, engine: str, version: str, family: str
 ) -> None:
     assert parameter_group_family(engine, version) == family
-    memcached: dict[str, Any] = {"replicas": 0, "snapshot_retention_days": 0} if engine == "memcached" else {}
-    run = _cache(run_component, engine=engine, engine_version=version, **memcached)
+    run = _cache(run_component, engine=engine, engine_version=version)
     assert run.one(PARAMS).inputs["family"] == family
-    engine_resource = run.one(MEMCACHED if engine == "memcached" else RG)
+    engine_resource = run.one(RG)
     assert engine_resource.inputs["engine"] == engine
     assert engine_resource.inputs["engineVersion"] == version
     assert engine_resource.inputs["parameterGroupName"] == run.one(PARAMS).outputs["name"]
@@ -120,13 +125,15 @@ def test_parameter_group_family_follows_engine_and_version(
         ("valkey", "8", "7.2, 8.0, 8.1, 8.2"),
         ("redis", "6.0", "6.2, 7.0, 7.1"),
         ("redis", "7.2", "newer releases are Valkey"),
-        ("memcached", "1.6", "1.6.x with the patch level"),
-        ("memcached", "1.5.16", "1.6.x with the patch level"),
+        ("valkey", "8.1.0", "major.minor"),
     ],
 )
 def test_unsupported_versions_are_rejected_with_the_allowed_ones(engine: str, version: str, allowed: str) -> None:
-    with pytest.raises(ValueError, match=rf"engine_version '{version}' is not supported for {engine}") as error:
+    with pytest.raises(
+        InputError, match=rf"'engine_version' = '{re.escape(version)}' is not valid; allowed: for {engine}:"
+    ) as error:
         _args(engine=engine, engine_version=version)
+    assert (error.value.setting, error.value.value) == ("engine_version", version)
     assert allowed in str(error.value)
 
 
@@ -138,35 +145,29 @@ def test_eviction_policy_lands_in_the_parameter_group(run_component: ComponentRu
 
 def test_defaults_evict_any_key_and_reserve_memory(run_component: ComponentRunner) -> None:
     # AWS's own default is volatile-lru: with keys that carry no TTL, writes fail once memory is full.
-    assert CacheArgs.__dataclass_fields__["eviction_policy"].default == "allkeys-lfu"
+    assert config_defaults(CACHE, CacheSpec)["eviction_policy"] == "allkeys-lfu"
     assert len(EVICTION_POLICIES) == 8
     params = _parameters(_cache(run_component, reserved_memory_percent=30))
     assert params == {"maxmemory-policy": "allkeys-lfu", "reserved-memory-percent": "30", "cluster-enabled": "no"}
 
 
 def test_bad_eviction_policy_lists_the_eight(run_component: ComponentRunner) -> None:
-    with pytest.raises(ValueError, match="eviction_policy: 'lru'; allowed: allkeys-lfu, allkeys-lru") as error:
+    with pytest.raises(
+        InputError, match="'eviction_policy' = 'lru' is not valid; allowed: one of allkeys-lfu, allkeys-lru"
+    ) as error:
         _args(eviction_policy="lru")
     assert all(policy in str(error.value) for policy in EVICTION_POLICIES)
 
 
 # -- AOF --------------------------------------------------------------------------------------------
 def test_aof_is_rejected_with_the_reason_and_the_alternative() -> None:
-    with pytest.raises(ValueError, match=r"append_only: True is not possible") as error:
+    with pytest.raises(InputError, match=r"'append_only' = True is not valid; allowed: false\. ") as error:
         _args(append_only=True)
     message = str(error.value)
     assert "ElastiCache does not support AOF" in message
     assert "Valkey" in message
     assert "Multi-AZ replicas with automatic failover" in message
     assert "RDB snapshots" in message
-
-
-def test_aof_in_config_fails_before_anything_is_registered() -> None:
-    with pytest.raises(ConfigError) as error:
-        run_stack("dev", overrides={"cacheAof": True})
-    assert "container-platform:cacheAof" in str(error.value)
-    assert AOF_UNSUPPORTED in str(error.value)
-    assert [r.type for r in runtime_settings.SETTINGS.monitor.captured] == [STACK_TYPE]
 
 
 # -- cluster mode shapes and Multi-AZ / failover ----------------------------------------------------
@@ -239,26 +240,27 @@ def test_failover_and_multi_az_follow_the_replicas(
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"replicas": 6}, "replicas: 6; allowed: 0 to 5 per shard"),
-        ({"replicas": -1}, "replicas: -1; allowed: 0 to 5"),
-        ({"shards": 2}, "shards: 2 needs cluster_mode=True"),
-        ({"cluster_mode": True, "shards": 0}, "shards: 0; allowed: 1 to 500"),
-        ({"engine": "memcached", "engine_version": "1.6.22", "cluster_mode": True}, "cluster_mode: True is not"),
-        ({"engine": "memcached", "engine_version": "1.6.22"}, "replicas: 1 is not possible with engine='memcached'"),
-        (
-            {"engine": "memcached", "engine_version": "1.6.22", "replicas": 0},
-            "snapshot_retention_days: 1 is not possible with engine='memcached'",
-        ),
-        ({"engine": "dragonfly"}, "engine: 'dragonfly'; allowed: valkey, redis, memcached"),
-        ({"identifier": "Platform_Test"}, "identifier: 'Platform_Test'"),
+        ({"replicas": 6}, "'replicas' = 6 is not valid; allowed: a whole number from 0 to 5"),
+        ({"replicas": -1}, "'replicas' = -1 is not valid; allowed: a whole number from 0 to 5"),
+        ({"shards": 2}, "'shards' = 2 is not valid; allowed: 1 unless cluster_mode is true"),
+        ({"cluster_mode": True, "shards": 0}, "'shards' = 0 is not valid; allowed: a whole number from 1 to 500"),
+        ({"engine": "dragonfly"}, "'engine' = 'dragonfly' is not valid; allowed: one of valkey, redis"),
+        ({"engine": "memcached"}, "'engine' = 'memcached' is not valid; allowed: one of valkey, redis"),
+        ({"identifier": "Platform_Test"}, "'identifier' = 'Platform_Test' is not valid"),
         ({"identifier": "a" * 41}, "1-40 lowercase letters"),
-        ({"node_type": "t4g.micro"}, "node_type: 't4g.micro'; allowed: an ElastiCache node type"),
+        ({"node_type": "t4g.micro"}, "'node_type' = 't4g.micro' is not valid; allowed: an ElastiCache node type"),
         ({"subnet_ids": SUBNETS[:2]}, "one subnet per AZ"),
-        ({"reserved_memory_percent": 101}, "reserved_memory_percent: 101; allowed: 0 to 100"),
+        (
+            {"reserved_memory_percent": 101},
+            "'reserved_memory_percent' = 101 is not valid; allowed: a whole number from 0 to 100",
+        ),
+        ({"log_retention_days": 10}, "'log_retention_days' = 10 is not valid; allowed: one of 1, 3, 5, 7, 14"),
+        ({"kms_key_arn": "alias/cache"}, "a KMS key or alias ARN"),
+        ({"alarm_topic_arn": "platform-alarms"}, "an SNS topic ARN"),
     ],
 )
 def test_impossible_combinations_are_rejected(overrides: dict[str, Any], message: str) -> None:
-    with pytest.raises(ValueError, match=re.escape(message)):
+    with pytest.raises(InputError, match=re.escape(message)):
         _args(**overrides)
 
 
@@ -306,30 +308,6 @@ def test_auth_token_is_generated_kept_in_secrets_manager_and_only_ever_secret(
     assert token not in json.dumps(run.outputs, default=str)
 
 
-def test_memcached_has_no_auth_and_tls_only_from_1_6_12(run_component: ComponentRunner) -> None:
-    memcached: dict[str, Any] = {"engine": "memcached", "replicas": 0, "snapshot_retention_days": 0}
-    new = _cache(run_component, engine_version="1.6.22", memcached_nodes=3, **memcached)
-    cluster = new.one(MEMCACHED).inputs
-    assert cluster["transitEncryptionEnabled"] is True
-    assert (cluster["numCacheNodes"], cluster["azMode"]) == (3, "cross-az")
-    assert cluster["preferredAvailabilityZones"] == AZS
-    assert cluster["port"] == 11211
-    assert new.of_type(SECRET) == []
-    assert new.of_type(PASSWORD) == []
-    assert new.of_type(RG) == []
-    assert new.outputs["auth_secret_arn"] is None
-    assert _parameters(new) == {}
-    address = new.one(MEMCACHED).outputs["clusterAddress"]
-    assert new.outputs["primary_endpoint"] == new.outputs["reader_endpoint"] == address
-    assert new.outputs["configuration_endpoint"] == address
-    assert ".cfg.euw1.cache.amazonaws.com" in address
-
-    old = _cache(run_component, engine_version="1.6.6", memcached_nodes=1, **memcached)
-    assert old.one(MEMCACHED).inputs["transitEncryptionEnabled"] is False
-    assert old.one(MEMCACHED).inputs["azMode"] == "single-az"
-    assert old.outputs["tls_enabled"] is False
-
-
 # -- persistence, windows, logs ---------------------------------------------------------------------
 def test_rdb_snapshots_windows_and_final_snapshot(run_component: ComponentRunner) -> None:
     run = _cache(
@@ -350,23 +328,29 @@ def test_rdb_snapshots_windows_and_final_snapshot(run_component: ComponentRunner
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"snapshot_retention_days": 36}, "snapshot_retention_days: 36; allowed: 0 (off) to 35"),
-        ({"snapshot_window": "3-4"}, "snapshot_window: '3-4' is not hh24:mi-hh24:mi"),
+        (
+            {"snapshot_retention_days": 36},
+            "'snapshot_retention_days' = 36 is not valid; allowed: a whole number from 0 to 35",
+        ),
+        ({"snapshot_window": "3-4"}, "'snapshot_window' = '3-4' is not valid; allowed: '3-4' is not hh24:mi-hh24:mi"),
         ({"snapshot_window": "03:00-03:30"}, "lasts 30 minutes; at least 60"),
-        ({"maintenance_window": "sunday 5am"}, "maintenance_window: 'sunday 5am' is not ddd:hh24:mi-ddd:hh24:mi"),
+        (
+            {"maintenance_window": "sunday 5am"},
+            "'maintenance_window' = 'sunday 5am' is not valid; allowed: 'sunday 5am' is not ddd:hh24:mi-ddd:hh24:mi",
+        ),
         (
             {"maintenance_window": "wed:03:30-wed:04:30", "snapshot_window": "03:00-04:00"},
-            "overlaps snapshot_window",
+            "a window apart from snapshot_window (03:00-04:00)",
         ),
         # Wraps past midnight into Monday's snapshot window.
         (
             {"maintenance_window": "sun:23:30-mon:00:30", "snapshot_window": "00:00-01:00"},
-            "overlaps snapshot_window",
+            "a window apart from snapshot_window (00:00-01:00)",
         ),
     ],
 )
 def test_bad_windows_are_rejected(overrides: dict[str, Any], message: str) -> None:
-    with pytest.raises(ValueError, match=re.escape(message)):
+    with pytest.raises(InputError, match=re.escape(message)):
         _args(**overrides)
 
 
@@ -431,88 +415,3 @@ def test_protect_guards_the_group_and_children_live_in_the_component(run_compone
     assert run.one(SECRET).inputs["recoveryWindowInDays"] == 30
     component = run.one("platform:cache:Cache")
     assert all(r.parent == component.urn and r.name.startswith("cache-") for r in run.resources if r.custom)
-
-
-# -- stack settings and the whole program -----------------------------------------------------------
-@pytest.mark.parametrize(
-    ("overrides", "key", "allowed"),
-    [
-        ({"cacheEngine": "keydb"}, "cacheEngine", "one of valkey, redis, memcached"),
-        ({"cacheEngineVersion": "9.0"}, "cacheEngineVersion", "for valkey: 7.2, 8.0, 8.1, 8.2"),
-        ({"cacheEvictionPolicy": "volatile"}, "cacheEvictionPolicy", "one of allkeys-lfu, allkeys-lru"),
-        ({"cacheReplicas": 6}, "cacheReplicas", "from 0 to 5"),
-        ({"cacheShards": 3}, "cacheShards", "1 unless cacheClusterMode is true"),
-        ({"cacheSnapshotRetentionDays": 36}, "cacheSnapshotRetentionDays", "from 0 to 35"),
-        ({"cacheNodeType": "r7g.large"}, "cacheNodeType", "an ElastiCache node type"),
-        ({"cacheMaintenanceWindow": "sun:03:30-sun:04:30"}, "cacheMaintenanceWindow", "apart from"),
-        ({"cacheSnapshotWindow": "03:00-03:15"}, "cacheSnapshotWindow", "at least 60"),
-        ({"cacheKmsKeyArn": "alias/cache"}, "cacheKmsKeyArn", "a KMS key or alias ARN"),
-        ({"alarmTopicArn": "platform-alarms"}, "alarmTopicArn", "an SNS topic ARN"),
-        (
-            {"cacheEngine": "memcached", "cacheEngineVersion": "1.6.22", "cacheClusterMode": True},
-            "cacheClusterMode",
-            "false with cacheEngine=memcached",
-        ),
-        ({"cacheEngine": "memcached"}, "cacheEngineVersion", "for memcached: 1.6.x"),
-    ],
-)
-def test_bad_cache_config_is_rejected_before_anything_exists(overrides: dict[str, Any], key: str, allowed: str) -> None:
-    with pytest.raises(ConfigError) as error:
-        run_stack("dev", overrides=overrides)
-    assert f"container-platform:{key}" in str(error.value)
-    assert allowed in str(error.value)
-    assert [r.type for r in runtime_settings.SETTINGS.monitor.captured] == [STACK_TYPE]
-
-
-def test_prod_refuses_a_cache_without_failover() -> None:
-    with pytest.raises(ConfigError, match=r"cacheReplicas' = 0 .*at least 1 with environment=prod"):
-        run_stack("prod", overrides={"cacheReplicas": 0})
-
-
-def test_stacks_get_failover_and_prod_gets_more(stack_run: StackRun) -> None:
-    rg = stack_run.one(RG)
-    assert rg.inputs["engine"] == "valkey"
-    assert rg.inputs["automaticFailoverEnabled"] is True
-    assert rg.inputs["multiAzEnabled"] is True
-    assert rg.inputs["transitEncryptionEnabled"] is True
-    assert rg.inputs["atRestEncryptionEnabled"] is True
-    assert rg.inputs["subnetGroupName"]
-    isolated = set(stack_run.outputs[exports.ISOLATED_SUBNET_IDS])
-    assert set(stack_run.one("aws:elasticache/subnetGroup:SubnetGroup").inputs["subnetIds"]) == isolated
-    if stack_run.stack == "prod":
-        assert rg.inputs["numCacheClusters"] == 3
-        assert rg.inputs["preferredCacheClusterAzs"] == stack_run.outputs[exports.AVAILABILITY_ZONES]
-        assert rg.inputs["snapshotRetentionLimit"] == 7
-        assert rg.inputs["finalSnapshotIdentifier"] == "container-platform-prod-final"
-        assert rg.options["protect"] is True
-        assert rg.inputs["applyImmediately"] is False
-    else:
-        assert rg.inputs["numCacheClusters"] == 2
-        assert "finalSnapshotIdentifier" not in rg.inputs
-        assert rg.options["protect"] is False
-
-
-def test_program_exports_the_connection_not_the_token(stack_run: StackRun) -> None:
-    out = stack_run.outputs
-    token = stack_run.one(PASSWORD).outputs["result"]
-    assert out[exports.CACHE_PRIMARY_ENDPOINT].startswith("master.")
-    assert out[exports.CACHE_READER_ENDPOINT].startswith("replica.")
-    assert (out[exports.CACHE_PORT], out[exports.CACHE_TLS], out[exports.CACHE_CLUSTER_MODE]) == (6379, True, False)
-    assert out[exports.CACHE_AUTH_SECRET_ARN] == stack_run.one(SECRET).outputs["arn"]
-    assert out[exports.CACHE_SECURITY_GROUP_ID] == stack_run.one(SG, f"{stack_run.stack}-cache-sg").id
-    assert token not in json.dumps(out, default=str)
-    assert not stack_run.secret_outputs
-
-
-def test_cluster_mode_and_memcached_through_config() -> None:
-    cluster = cached_run("dev", cacheClusterMode=True, cacheShards=2, cacheReplicas=1)
-    rg = cluster.one(RG).inputs
-    assert (rg["numNodeGroups"], rg["replicasPerNodeGroup"]) == (2, 1)
-    assert cluster.outputs[exports.CACHE_CLUSTER_MODE] is True
-    assert cluster.outputs[exports.CACHE_PRIMARY_ENDPOINT].startswith("clustercfg.")
-
-    memcached = cached_run("dev", cacheEngine="memcached", cacheEngineVersion="1.6.22", cacheMemcachedNodes=2)
-    assert memcached.of_type(RG) == []
-    assert memcached.one(MEMCACHED).inputs["azMode"] == "cross-az"
-    assert memcached.outputs[exports.CACHE_AUTH_SECRET_ARN] is None
-    assert memcached.outputs[exports.CACHE_PORT] == 11211

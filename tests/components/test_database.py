@@ -1,21 +1,20 @@
-"""The database component alone (placement, encryption, RDS-managed password, TLS, backups, HA, logs,
-alarms), its stack settings, and how the whole program wires it."""
+"""The database component alone: placement, encryption, RDS-managed password, TLS, backups, HA, logs,
+alarms. The settings and the program's wiring are tested in tests/stack/test_database_stack.py."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
 import pulumi
 import pytest
-from pulumi.runtime import settings as runtime_settings
 
-from components.database import LOG_EXPORTS, Database, DatabaseArgs
-from mockcloud.monitor import STACK_TYPE
-from mockcloud.runner import StackRun, run_stack
-from stack import exports
-from stack.settings import ConfigError
-from tests.support import ComponentRunner
+from components.database import LOG_EXPORTS, Database, DatabaseArgs, DatabaseSpec
+from components.errors import InputError
+from mockcloud.runner import StackRun
+from stack.settings import DATABASE
+from tests.support import ComponentRunner, config_defaults
 
 SUBNETS = ["subnet-0iso1", "subnet-0iso2"]
 INSTANCE = "aws:rds/instance:Instance"
@@ -30,9 +29,20 @@ ATTRIBUTES = (
 )  # fmt: skip
 
 
+SPEC_FIELDS = {f.name for f in dataclasses.fields(DatabaseSpec)}
+
+
 def _args(**overrides: Any) -> DatabaseArgs:
-    values: dict[str, Any] = {"vpc_id": "vpc-0123", "subnet_ids": SUBNETS, "identifier": "platform-test", **overrides}
-    return DatabaseArgs(**values)
+    """Args at Pulumi.yaml's defaults, for an instance named platform-test; overrides by field name."""
+    spec = {
+        **config_defaults(DATABASE, DatabaseSpec),
+        "identifier": "platform-test",
+        "apply_immediately": False,
+        **{k: v for k, v in overrides.items() if k in SPEC_FIELDS},
+    }
+    placement: dict[str, Any] = {"vpc_id": "vpc-0123", "subnet_ids": SUBNETS}
+    placement |= {k: v for k, v in overrides.items() if k not in SPEC_FIELDS}
+    return DatabaseArgs(**placement, spec=DatabaseSpec(**spec))
 
 
 def _database(run_component: ComponentRunner, *, preview: bool = False, **overrides: Any) -> StackRun:
@@ -175,81 +185,35 @@ def test_alarms_on_cpu_and_free_storage(run_component: ComponentRunner) -> None:
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"engine_version": "17.2"}, "engine_version: '17.2'; allowed: 14, 15, 16, 17"),
-        ({"engine_version": "12"}, "allowed: 14, 15, 16, 17"),
-        ({"identifier": "Platform"}, "identifier: 'Platform'"),
-        ({"instance_class": "t4g.micro"}, "instance_class: 't4g.micro'; allowed: an RDS class"),
+        ({"engine_version": "17.2"}, "'engine_version' = '17.2' is not valid; allowed: one of 14, 15, 16, 17"),
+        ({"engine_version": "12"}, "allowed: one of 14, 15, 16, 17"),
+        ({"identifier": "Platform"}, "'identifier' = 'Platform' is not valid"),
+        (
+            {"instance_class": "t4g.micro"},
+            "'instance_class' = 't4g.micro' is not valid; allowed: an RDS instance class",
+        ),
         ({"subnet_ids": ["subnet-1"]}, "at least 2 AZs"),
-        ({"allocated_storage_gb": 10}, "allocated_storage_gb: 10; allowed: 20 to 65536"),
-        ({"max_allocated_storage_gb": 20}, "max_allocated_storage_gb: 20; allowed: 0 (no autoscaling) or more than"),
-        ({"database_name": "catalog-db"}, "database_name: 'catalog-db'"),
-        ({"username": "rdsadmin"}, "username: 'rdsadmin' is reserved"),
-        ({"backup_retention_days": 0}, "backup_retention_days: 0; allowed: 1 to 35"),
+        (
+            {"allocated_storage_gb": 10},
+            "'allocated_storage_gb' = 10 is not valid; allowed: a whole number from 20 to 65536",
+        ),
+        (
+            {"max_allocated_storage_gb": 20},
+            "'max_allocated_storage_gb' = 20 is not valid; allowed: 0 (no storage autoscaling) or more than",
+        ),
+        ({"database_name": "catalog-db"}, "'database_name' = 'catalog-db' is not valid"),
+        ({"username": "rdsadmin"}, "'username' = 'rdsadmin' is not valid; allowed: not one of rdsadmin, rdsrepladmin"),
+        (
+            {"backup_retention_days": 0},
+            "'backup_retention_days' = 0 is not valid; allowed: a whole number from 1 to 35",
+        ),
         ({"backup_window": "02:00-02:15"}, "lasts 15 minutes; at least 30"),
-        ({"maintenance_window": "sun:02:30-sun:03:30"}, "overlaps backup_window '02:00-03:00'"),
-        ({"log_min_duration_ms": -2}, "log_min_duration_ms: -2"),
+        ({"maintenance_window": "sun:02:30-sun:03:30"}, "a window apart from backup_window (02:00-03:00)"),
+        ({"log_min_duration_ms": -2}, "'log_min_duration_ms' = -2 is not valid"),
+        ({"kms_key_arn": "my-key"}, "a KMS key or alias ARN"),
+        ({"log_retention_days": 2}, "'log_retention_days' = 2 is not valid"),
     ],
 )
 def test_args_reject_bad_values(overrides: dict[str, Any], message: str) -> None:
-    with pytest.raises(ValueError, match=re.escape(message)):
+    with pytest.raises(InputError, match=re.escape(message)):
         _args(**overrides)
-
-
-# -- stack settings and the whole program -----------------------------------------------------------
-@pytest.mark.parametrize(
-    ("stack", "overrides", "key", "allowed"),
-    [
-        ("dev", {"dbEngineVersion": "13"}, "dbEngineVersion", "one of 14, 15, 16, 17"),
-        ("dev", {"dbInstanceClass": "m7g.large"}, "dbInstanceClass", "an RDS instance class"),
-        ("dev", {"dbAllocatedStorage": 5}, "dbAllocatedStorage", "from 20 to 65536"),
-        ("dev", {"dbMaxAllocatedStorage": 20}, "dbMaxAllocatedStorage", "more than dbAllocatedStorage (20)"),
-        ("dev", {"dbBackupRetentionDays": 0}, "dbBackupRetentionDays", "from 1 to 35"),
-        ("dev", {"dbName": "Catalog"}, "dbName", "lowercase letters"),
-        ("dev", {"dbUsername": "rdsadmin"}, "dbUsername", "not one of rdsadmin, rdsrepladmin"),
-        ("dev", {"dbBackupWindow": "03:00-04:00", "dbMaintenanceWindow": "sun:03:30-sun:04:30"}, "dbMaintenanceWindow",
-         "apart from dbBackupWindow"),
-        ("dev", {"dbKmsKeyArn": "my-key"}, "dbKmsKeyArn", "a KMS key or alias ARN"),
-        ("prod", {"dbMultiAz": False}, "dbMultiAz", "true with environment=prod"),
-        ("prod", {"dbBackupRetentionDays": 3}, "dbBackupRetentionDays", "7 to 35 with environment=prod"),
-        ("prod", {"dbPerformanceInsights": False}, "dbPerformanceInsights", "true with environment=prod"),
-    ],
-)  # fmt: skip
-def test_bad_database_config_is_rejected_before_anything_exists(
-    stack: str, overrides: dict[str, Any], key: str, allowed: str
-) -> None:
-    with pytest.raises(ConfigError) as error:
-        run_stack(stack, overrides=overrides)
-    assert f"container-platform:{key}" in str(error.value)
-    assert allowed in str(error.value)
-    assert [r.type for r in runtime_settings.SETTINGS.monitor.captured] == [STACK_TYPE]
-
-
-def test_dev_is_single_az_and_cheap_prod_is_multi_az_and_protected(stack_run: StackRun) -> None:
-    db = stack_run.one(INSTANCE).inputs
-    isolated = stack_run.outputs[exports.ISOLATED_SUBNET_IDS]
-    assert stack_run.one("aws:rds/subnetGroup:SubnetGroup").inputs["subnetIds"] == isolated
-    assert db["identifier"] == f"container-platform-{stack_run.stack}"
-    assert db["manageMasterUserPassword"] is True
-    if stack_run.stack == "prod":
-        assert (db["instanceClass"], db["multiAz"], db["deletionProtection"]) == ("db.m7g.large", True, True)
-        assert db["skipFinalSnapshot"] is False
-        assert db["backupRetentionPeriod"] == 14
-        assert db["performanceInsightsEnabled"] is True
-        assert db["applyImmediately"] is False
-    else:
-        assert (db["instanceClass"], db["multiAz"], db["deletionProtection"]) == ("db.t4g.micro", False, False)
-        assert db["skipFinalSnapshot"] is True
-
-
-def test_program_exports_the_connection_and_the_secret_arn_only(stack_run: StackRun) -> None:
-    out = stack_run.outputs
-    instance = stack_run.one(INSTANCE)
-    assert out[exports.DATABASE_ENDPOINT] == instance.outputs["address"]
-    assert (out[exports.DATABASE_PORT], out[exports.DATABASE_NAME], out[exports.DATABASE_USERNAME]) == (
-        5432,
-        "catalog",
-        "catalog_admin",
-    )
-    assert out[exports.DATABASE_SECRET_ARN] == instance.outputs["masterUserSecrets"][0]["secretArn"]
-    assert out[exports.DATABASE_SECURITY_GROUP_ID] == stack_run.one(SG, f"{stack_run.stack}-db-sg").id
-    assert not {"password", "passwordWo"} & set(instance.inputs)

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 from typing import Any
 
 import pytest
 
 from components.aws_context import AwsContext
-from components.ecs_cluster import CapacityProviderShare, EcsCluster, EcsClusterArgs
+from components.ecs_cluster import (
+    CapacityProviderShare,
+    EcsCluster,
+    EcsClusterArgs,
+    EcsClusterSpec,
+    FargateCapacity,
+)
+from components.errors import InputError
 from mockcloud.runner import StackRun
-from tests.support import ComponentRunner
+from stack.settings import CAPACITY, ECS_CLUSTER
+from tests.support import ComponentRunner, config_defaults
 
 CONTEXT = AwsContext(account_id="123456789012", region="eu-west-1")
 SPOT_MIX = (
@@ -19,15 +29,22 @@ SPOT_MIX = (
 )
 
 
+SPEC_FIELDS = {f.name for f in dataclasses.fields(EcsClusterSpec)}
+
+
 def _args(**overrides: Any) -> EcsClusterArgs:
-    values: dict[str, Any] = {
-        "context": CONTEXT,
-        "vpc_id": "vpc-0123456789abcdef0",
+    """Args at Pulumi.yaml's defaults (capacity included); overrides by field name."""
+    spec: dict[str, Any] = {
+        **config_defaults(ECS_CLUSTER, EcsClusterSpec),
+        "capacity_provider_strategy": FargateCapacity(**config_defaults(CAPACITY, FargateCapacity)).strategy,
         "cluster_name": "platform-dev",
         "namespace_name": "dev.platform.internal",
-        **overrides,
+        **{k: v for k, v in overrides.items() if k in SPEC_FIELDS},
     }
-    return EcsClusterArgs(**values)
+    wiring = {k: v for k, v in overrides.items() if k not in SPEC_FIELDS}
+    return EcsClusterArgs(
+        **{"context": CONTEXT, "vpc_id": "vpc-0123456789abcdef0", **wiring}, spec=EcsClusterSpec(**spec)
+    )
 
 
 def _cluster(run_component: ComponentRunner, **overrides: Any) -> StackRun:
@@ -111,10 +128,13 @@ def test_children_are_parented_and_prefixed(run_component: ComponentRunner) -> N
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"container_insights": "on"}, r"container_insights: 'on'; allowed: enhanced, enabled, disabled"),
-        ({"cluster_name": "bad name"}, r"cluster_name: 'bad name'"),
-        ({"namespace_name": "Not_A_Domain"}, r"namespace_name: 'Not_A_Domain' is not a DNS name"),
-        ({"capacity_provider_strategy": ()}, r"at least one provider is required"),
+        (
+            {"container_insights": "on"},
+            r"'container_insights' = 'on' is not valid; allowed: one of enhanced, enabled, disabled",
+        ),
+        ({"cluster_name": "bad name"}, r"'cluster_name' = 'bad name' is not valid"),
+        ({"namespace_name": "Not_A_Domain"}, r"'namespace_name' = 'Not_A_Domain' is not valid; allowed: a DNS name"),
+        ({"capacity_provider_strategy": ()}, r"allowed: at least one capacity provider"),
         (
             {
                 "capacity_provider_strategy": (
@@ -122,11 +142,11 @@ def test_children_are_parented_and_prefixed(run_component: ComponentRunner) -> N
                     CapacityProviderShare(provider="FARGATE_SPOT", base=1),
                 )
             },
-            r"only one provider may have a base; FARGATE, FARGATE_SPOT do",
+            r"= \['FARGATE', 'FARGATE_SPOT'\] is not valid; allowed: a base on one provider at most",
         ),
         (
             {"capacity_provider_strategy": (CapacityProviderShare(provider="FARGATE", weight=0),)},
-            r"at least one provider needs a weight above 0",
+            r"at least one provider with a weight above 0",
         ),
         (
             {
@@ -135,17 +155,42 @@ def test_children_are_parented_and_prefixed(run_component: ComponentRunner) -> N
                     CapacityProviderShare(provider="FARGATE"),
                 )
             },
-            r"duplicate providers",
+            r"each provider at most once",
         ),
     ],
 )
 def test_args_reject_bad_values(overrides: dict[str, Any], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(InputError, match=message):
         _args(**overrides)
 
 
 def test_capacity_provider_share_ranges() -> None:
-    with pytest.raises(ValueError, match=r"FARGATE.weight: 1001; allowed: 0 to 1000"):
+    with pytest.raises(
+        InputError, match=r"'FARGATE.weight' = 1001 is not valid; allowed: a whole number from 0 to 1000"
+    ):
         CapacityProviderShare(provider="FARGATE", weight=1001)
-    with pytest.raises(ValueError, match=r"capacity provider: 'EC2'; allowed: FARGATE, FARGATE_SPOT"):
+    with pytest.raises(InputError, match=r"'provider' = 'EC2' is not valid; allowed: one of FARGATE, FARGATE_SPOT"):
         CapacityProviderShare(provider="EC2")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("capacity", "strategy"),
+    [
+        ((1, 1, 0), [("FARGATE", 1, 1)]),
+        ((0, 0, 1), [("FARGATE_SPOT", 0, 1)]),
+        ((3, 0, 2), [("FARGATE", 3, 0), ("FARGATE_SPOT", 0, 2)]),
+    ],
+)
+def test_fargate_capacity_is_a_base_on_demand_then_weights(
+    capacity: tuple[int, int, int], strategy: list[tuple[str, int, int]]
+) -> None:
+    base, on_demand, spot = capacity
+    shares = FargateCapacity(base_tasks=base, on_demand_weight=on_demand, spot_weight=spot).strategy
+    assert [(s.provider, s.base, s.weight) for s in shares] == strategy
+
+
+def test_fargate_capacity_needs_a_provider_that_takes_tasks() -> None:
+    with pytest.raises(
+        InputError, match=re.escape("'on_demand_weight' = 0 is not valid; allowed: above 0 when spot_weight")
+    ):
+        FargateCapacity(base_tasks=0, on_demand_weight=0, spot_weight=0)

@@ -12,6 +12,7 @@ import pytest
 
 from components.aws_context import AwsContext
 from components.ecs_cluster import CapacityProviderShare
+from components.errors import InputError
 from components.fargate_service import (
     COMPUTED,
     CONTAINER_SPEC,
@@ -27,18 +28,20 @@ from components.fargate_service import (
     HttpsEgress,
     LoadBalancerAttachment,
     SecretRef,
+    TaskSize,
     fargate_memory_options,
     healthz_command,
     validate_task_size,
 )
 from mockcloud.runner import StackRun
+from stack.settings import autoscaling_keys
 from tests.aws_validation import (
     register_task_definition_request,
     statements,
     validate_register_task_definition,
     wildcard_actions,
 )
-from tests.support import ComponentRunner, unknown_paths
+from tests.support import ComponentRunner, config_defaults, unknown_paths
 
 CONTEXT = AwsContext(account_id="123456789012", region="eu-west-1")
 DIGEST = "sha256:" + "ab" * 32
@@ -59,7 +62,14 @@ INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 
 
+def scaling(**overrides: Any) -> AutoScaling:
+    """Auto-scaling at Pulumi.yaml's default targets; bounds and targets overridden by field name."""
+    return AutoScaling(**{**config_defaults(autoscaling_keys("api"), AutoScaling), **overrides})
+
+
 def _args(**overrides: Any) -> FargateServiceArgs:
+    if "cpu" in overrides or "memory" in overrides:
+        overrides["size"] = TaskSize(cpu=overrides.pop("cpu", 512), memory=overrides.pop("memory", 1024))
     values: dict[str, Any] = {
         "context": CONTEXT,
         "cluster_arn": "arn:aws:ecs:eu-west-1:123456789012:cluster/platform-dev",
@@ -68,8 +78,7 @@ def _args(**overrides: Any) -> FargateServiceArgs:
         "vpc_id": "vpc-0123456789abcdef0",
         "subnet_ids": ["subnet-private-a", "subnet-private-b"],
         "image": IMAGE,
-        "cpu": 512,
-        "memory": 1024,
+        "size": TaskSize(cpu=512, memory=1024),
         "cpu_architecture": "ARM64",
         "environment": {"APP_ENV": "dev", "SERVICE_ROLE": "api", "PORT": "8080", "DATABASE_HOST": "db.internal"},
         "secrets": {
@@ -82,7 +91,7 @@ def _args(**overrides: Any) -> FargateServiceArgs:
             target_group_arn_suffix="targetgroup/api/0123456789abcdef",
             load_balancer_arn_suffix="app/web/fedcba9876543210",
         ),
-        "autoscaling": AutoScaling(min_capacity=2, max_capacity=6),
+        "autoscaling": scaling(min_capacity=2, max_capacity=6),
         "capacity_provider_strategy": (CapacityProviderShare(provider="FARGATE", base=1, weight=1),),
         "dependencies": [Dependency(CACHE_SG, 6379, "Redis"), Dependency(DB_SG, 5432, "PostgreSQL")],
         "https_egress": HttpsEgress(security_group_ids=["sg-0e0e0e0e0e0e0e0e0"], prefix_list_ids=["pl-6da54004"]),
@@ -337,7 +346,7 @@ def test_cloud_map_registration(run_component: ComponentRunner) -> None:
 
 # -- scaling --------------------------------------------------------------------------------------
 def test_target_tracking_on_cpu_memory_and_requests(run_component: ComponentRunner) -> None:
-    run = _service(run_component, autoscaling=AutoScaling(min_capacity=2, max_capacity=10, requests_per_target=500))
+    run = _service(run_component, autoscaling=scaling(min_capacity=2, max_capacity=10, requests_per_target=500))
     target = run.one("aws:appautoscaling/target:Target")
     assert target.inputs["resourceId"] == "service/platform-dev/api"
     assert target.inputs["scalableDimension"] == "ecs:service:DesiredCount"
@@ -377,16 +386,20 @@ def test_policies_and_role_arns_are_known_at_preview(run_component: ComponentRun
 @pytest.mark.parametrize(
     ("cpu", "memory", "message"),
     [
-        (256, 4096, r"memory: 4096 MiB is not valid with cpu 256; allowed for 256 CPU units: 512, 1024, 2048$"),
-        (512, 512, r"allowed for 512 CPU units: 1024, 2048, 3072, 4096$"),
-        (1024, 1024, r"allowed for 1024 CPU units: 2048, 3072, 4096, 5120, 6144, 7168, 8192$"),
-        (4096, 31744, r"allowed for 4096 CPU units: 8192, 9216, .*, 30720$"),
-        (8192, 18432, r"allowed for 8192 CPU units: 16384, 20480, 24576, .*, 61440$"),
-        (300, 1024, r"cpu: 300 is not a Fargate CPU size; allowed: 256, 512, 1024, 2048, 4096, 8192, 16384"),
+        (
+            256,
+            4096,
+            r"'memory' = 4096 is not valid; allowed: a Fargate memory size for cpu=256: one of 512, 1024, 2048$",
+        ),
+        (512, 512, r"for cpu=512: one of 1024, 2048, 3072, 4096$"),
+        (1024, 1024, r"for cpu=1024: one of 2048, 3072, 4096, 5120, 6144, 7168, 8192$"),
+        (4096, 31744, r"for cpu=4096: one of 8192, 9216, .*, 30720$"),
+        (8192, 18432, r"for cpu=8192: one of 16384, 20480, 24576, .*, 61440$"),
+        (300, 1024, r"'cpu' = 300 is not valid; allowed: one of 256, 512, 1024, 2048, 4096, 8192, 16384"),
     ],
 )
 def test_invalid_cpu_memory_pairs_list_the_allowed_values(cpu: int, memory: int, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(InputError, match=message):
         _args(cpu=cpu, memory=memory)
 
 
@@ -402,51 +415,63 @@ def test_every_documented_task_size_is_accepted() -> None:
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:latest"}, r"is not digest-pinned"),
+        ({"image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:latest"}, r"allowed: a digest-pinned reference"),
         (
             {"environment": {"DATABASE_PASSWORD": "hunter2"}, "secrets": {}},
-            r"\['DATABASE_PASSWORD'\] look like secrets",
+            r"'environment' = \['DATABASE_PASSWORD'\] is not valid; allowed: no secret-looking names",
         ),
-        ({"environment": {"REDIS_AUTH_TOKEN": "x"}, "secrets": {}}, r"look like secrets"),
-        ({"environment": {"X": "1"}, "secrets": {"X": SecretRef(arn=DB_SECRET)}}, r"both set \['X'\]"),
-        ({"user": "root"}, r"user: 'root'; allowed: a numeric non-root uid"),
-        ({"user": "0:0"}, r"user: '0:0'"),
-        ({"stop_timeout_seconds": 121}, r"stop_timeout_seconds: 121; allowed: 2 to 120"),
-        ({"cpu_architecture": "arm"}, r"cpu_architecture: 'arm'; allowed: X86_64, ARM64"),
-        ({"service_name": "API"}, r"service_name: 'API'"),
+        ({"environment": {"REDIS_AUTH_TOKEN": "x"}, "secrets": {}}, r"no secret-looking names"),
+        ({"environment": {"X": "1"}, "secrets": {"X": SecretRef(arn=DB_SECRET)}}, r"= \['X'\] .* not also in secrets"),
+        ({"user": "root"}, r"'user' = 'root' is not valid; allowed: a numeric non-root uid"),
+        ({"user": "0:0"}, r"'user' = '0:0'"),
+        (
+            {"stop_timeout_seconds": 121},
+            r"'stop_timeout_seconds' = 121 is not valid; allowed: a whole number from 2 to 120",
+        ),
+        ({"cpu_architecture": "arm"}, r"'cpu_architecture' = 'arm' is not valid; allowed: one of X86_64, ARM64"),
+        ({"service_name": "API"}, r"'service_name' = 'API'"),
         ({"min_healthy_percent": 100, "max_percent": 100}, r"no room to deploy"),
         ({"dependencies": [Dependency(CACHE_SG, 6379, "Redis"), Dependency(DB_SG, 5432, "redis")]}, r"distinct"),
-        ({"cluster_name": "a-very-long-cluster-name-for-testing-role-name-limits"}, r"exceeds 64 characters"),
+        ({"cluster_name": "a-very-long-cluster-name-for-testing-role-name-limits"}, r"at most 64 characters"),
+        ({"log_retention_days": 10}, r"'log_retention_days' = 10 is not valid"),
     ],
 )
 def test_args_reject_bad_values(overrides: dict[str, Any], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(InputError, match=message):
         _args(**overrides)
 
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"min_capacity": 0, "max_capacity": 2}, r"allowed: 1 <= min <= max"),
-        ({"min_capacity": 3, "max_capacity": 2}, r"allowed: 1 <= min <= max"),
-        ({"min_capacity": 1, "max_capacity": 2, "cpu_target_percent": 99}, r"cpu_target_percent: 99"),
+        ({"min_capacity": 0, "max_capacity": 2}, r"'min_capacity' = 0 is not valid; allowed: a whole number from 1"),
+        (
+            {"min_capacity": 3, "max_capacity": 2},
+            r"'max_capacity' = 2 is not valid; allowed: at least min_capacity \(3\)",
+        ),
+        ({"min_capacity": 1, "max_capacity": 5001}, r"at most 5000 tasks"),
+        ({"min_capacity": 1, "max_capacity": 2, "cpu_target_percent": 99}, r"'cpu_target_percent' = 99"),
+        ({"min_capacity": 1, "max_capacity": 2, "requests_per_target": 0}, r"'requests_per_target' = 0"),
     ],
 )
 def test_autoscaling_rejects_bad_values(kwargs: dict[str, Any], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        AutoScaling(**kwargs)
+    with pytest.raises(InputError, match=message):
+        scaling(**kwargs)
 
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"command": ["python3", "-c", "pass"]}, r"must start with CMD or CMD-SHELL"),
-        ({"command": ["CMD", "true"], "timeout_seconds": 61}, r"timeout_seconds: 61; allowed: 2 to 60"),
-        ({"command": ["CMD", "true"], "retries": 0}, r"retries: 0; allowed: 1 to 10"),
+        ({"command": ["python3", "-c", "pass"]}, r"allowed: a command starting with CMD or CMD-SHELL"),
+        (
+            {"command": ["CMD", "true"], "timeout_seconds": 61},
+            r"timeout_seconds' = 61 is not valid; allowed: .* 2 to 60",
+        ),
+        ({"command": ["CMD", "true"], "retries": 0}, r"retries' = 0 is not valid; allowed: .* 1 to 10"),
     ],
 )
 def test_container_health_check_ranges(kwargs: dict[str, Any], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(InputError, match=message):
         ContainerHealthCheck(**kwargs)
 
 
@@ -526,14 +551,16 @@ def test_repository_is_derived_from_a_plain_image_or_required(run_component: Com
     assert _args().image_repository_url == REPOSITORY_URL
     assert _args(image_repository_arn=REPOSITORY_ARN).image_repository_url == REPOSITORY_URL
     computed = pulumi.Output.from_input(IMAGE)
-    with pytest.raises(ValueError, match=r"image_repository_arn: required when image is computed"):
+    with pytest.raises(InputError, match=r"'image_repository_arn' = None .* when image is computed"):
         _args(image=computed)
-    with pytest.raises(ValueError, match=r"is not in image_repository_arn's repository .*/platform/other"):
+    with pytest.raises(InputError, match=r"allowed: an image in image_repository_arn's repository .*/platform/other"):
         _args(image_repository_arn="arn:aws:ecr:eu-west-1:123456789012:repository/platform/other")
-    with pytest.raises(ValueError, match=r"image_repository_arn: 'platform/app'; allowed: arn:aws:ecr:"):
+    with pytest.raises(
+        InputError, match=r"'image_repository_arn' = 'platform/app' is not valid; allowed: arn:aws:ecr:"
+    ):
         _args(image=computed, image_repository_arn="platform/app")
 
 
 def test_an_image_outside_the_declared_repository_fails_the_update(run_component: ComponentRunner) -> None:
-    with pytest.raises(Exception, match=r"is not in the declared repository .*/platform/app"):
+    with pytest.raises(Exception, match=r"an image in the declared repository .*/platform/app"):
         run_component(_computed_inputs_program(image_repository="platform/elsewhere"))

@@ -10,23 +10,58 @@ import pulumi
 import pytest
 
 from components.aws_context import AwsContext
+from components.errors import InputError
 from components.gateway_load_balancer import (
     GENEVE_PORT,
     ApplianceFleet,
     GatewayLoadBalancer,
     GatewayLoadBalancerArgs,
     GeneveHealthCheck,
-    GwlbSpecError,
+    InspectionSpec,
     RegisteredAppliances,
     TargetFailover,
 )
-from components.network import InspectionRouting, InspectionZone, Network, NetworkArgs
+from components.network import InspectionRouting, InspectionZone, Network, NetworkArgs, NetworkSpec
 from mockcloud.runner import StackConfig, StackRun, run_program
+from stack.settings import APPLIANCE_FLEET, GENEVE_HEALTH_CHECK, NETWORK, TARGET_FAILOVER
+from tests.support import config_defaults
 
 AZS3 = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
 CONTEXT = AwsContext(account_id="123456789012", region="eu-west-1")
 INSPECTION_CIDR = "10.250.0.0/22"
-FLEET = ApplianceFleet(ami_id="ami-0123456789abcdef0", instance_type="c6in.large", min_size=3, max_size=6)
+
+
+def _health(**overrides: Any) -> GeneveHealthCheck:
+    return GeneveHealthCheck(**{**config_defaults(GENEVE_HEALTH_CHECK, GeneveHealthCheck), **overrides})
+
+
+def _fleet(**overrides: Any) -> ApplianceFleet:
+    return ApplianceFleet(**{**config_defaults(APPLIANCE_FLEET, ApplianceFleet), **overrides})
+
+
+def _failover(**overrides: Any) -> TargetFailover:
+    return TargetFailover(**{**config_defaults(TARGET_FAILOVER, TargetFailover), **overrides})
+
+
+def _vpc(cidr: str, **overrides: Any) -> NetworkSpec:
+    spec = {**config_defaults(NETWORK, NetworkSpec), "cidr_block": cidr, "vpc_endpoints": False, "az_count": 3}
+    return NetworkSpec(**{**spec, **overrides})
+
+
+def _inspection(appliances: ApplianceFleet | RegisteredAppliances, **overrides: Any) -> InspectionSpec:
+    spec: dict[str, Any] = {
+        "vpc": _vpc(INSPECTION_CIDR),
+        "appliances": appliances,
+        "health_check": _health(),
+        "target_failover": _failover(),
+        "allowed_principals": (),
+        "deletion_protection": False,
+        **overrides,
+    }
+    return InspectionSpec(**spec)
+
+
+FLEET = _fleet(ami_id="ami-0123456789abcdef0", instance_type="c6in.large", min_size=3, max_size=6)
 ROUTE = "aws:ec2/route:Route"
 SUBNET = "aws:ec2/subnet:Subnet"
 ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
@@ -34,24 +69,22 @@ RTA = "aws:ec2/routeTableAssociation:RouteTableAssociation"
 
 
 def _program(appliances: ApplianceFleet | RegisteredAppliances, **overrides: Any) -> None:
-    app = Network("app", NetworkArgs(context=CONTEXT, availability_zones=AZS3, inspection=True, vpc_endpoints=False))
-    security = Network(
-        "sec",
-        NetworkArgs(context=CONTEXT, availability_zones=AZS3, cidr_block=INSPECTION_CIDR, vpc_endpoints=False),
+    app = Network(
+        "app", NetworkArgs(context=CONTEXT, availability_zones=AZS3, inspection=True, spec=_vpc("10.0.0.0/16"))
     )
+    spec = _inspection(appliances, **overrides)
+    security = Network("sec", NetworkArgs(context=CONTEXT, availability_zones=AZS3, spec=spec.vpc))
     assert app.inspection is not None
     gwlb = GatewayLoadBalancer(
         "insp",
         GatewayLoadBalancerArgs(
             context=CONTEXT,
             appliance_vpc_id=security.vpc_id,
-            appliance_vpc_cidr=INSPECTION_CIDR,
             appliance_subnet_ids=security.private_subnet_ids,
             appliance_availability_zones=security.availability_zones,
             app_vpc_id=app.vpc_id,
             app_routing=app.inspection,
-            appliances=appliances,
-            **overrides,
+            spec=spec,
         ),
     )
     pulumi.export("endpointServiceName", gwlb.endpoint_service_name)
@@ -71,7 +104,7 @@ def _run(appliances: ApplianceFleet | RegisteredAppliances, **overrides: Any) ->
 def fleet_run() -> StackRun:
     return _run(
         FLEET,
-        health_check=GeneveHealthCheck(protocol="HTTP", port=8443, path="/health"),
+        health_check=_health(protocol="HTTP", port=8443, path="/health"),
         allowed_principals=["arn:aws:iam::210987654321:root"],
         deletion_protection=True,
     )
@@ -283,55 +316,59 @@ def _routing(azs: list[str]) -> InspectionRouting:
 
 
 def _args(**overrides: Any) -> GatewayLoadBalancerArgs:
+    spec_overrides = {k: overrides.pop(k) for k in list(overrides) if k in InspectionSpec.__dataclass_fields__}
     fields: dict[str, Any] = {
         "context": CONTEXT,
         "appliance_vpc_id": "vpc-0sec",
-        "appliance_vpc_cidr": INSPECTION_CIDR,
         "appliance_subnet_ids": ["subnet-s1", "subnet-s2"],
         "appliance_availability_zones": AZS3[:2],
         "app_vpc_id": "vpc-0app",
         "app_routing": _routing(AZS3[:2]),
-        "appliances": FLEET,
     }
     fields.update(overrides)
-    return GatewayLoadBalancerArgs(**fields)
+    return GatewayLoadBalancerArgs(
+        **fields, spec=_inspection(spec_overrides.pop("appliances", FLEET), **spec_overrides)
+    )
 
 
 @pytest.mark.parametrize(
     ("build", "message"),
     [
-        (lambda: TargetFailover(on_deregistration="rebalance", on_unhealthy="no_rebalance"), "must be equal"),
         (
-            lambda: TargetFailover(on_deregistration="drain", on_unhealthy="drain"),  # type: ignore[arg-type]
-            "allowed: rebalance, no_rebalance",
+            lambda: _failover(on_deregistration="rebalance", on_unhealthy="no_rebalance"),
+            r"'on_unhealthy' = 'no_rebalance' is not valid; allowed: equal to on_deregistration",
         ),
-        (lambda: GeneveHealthCheck(protocol="GENEVE"), "allowed: TCP, HTTP, HTTPS"),  # type: ignore[arg-type]
-        (lambda: GeneveHealthCheck(port=0), "health_check.port: 0"),
-        (lambda: GeneveHealthCheck(path="/health"), "only HTTP and HTTPS"),
-        (lambda: GeneveHealthCheck(interval_seconds=301), "allowed: 5-300"),
-        (lambda: GeneveHealthCheck(timeout_seconds=10), "less than interval"),
-        (lambda: GeneveHealthCheck(unhealthy_threshold=1), "allowed: 2-10"),
-        (lambda: ApplianceFleet(ami_id="ubuntu", instance_type="c6in.large"), "not an AMI ID"),
-        (lambda: ApplianceFleet(ami_id=FLEET.ami_id, instance_type="large"), "not an instance type"),
-        (lambda: ApplianceFleet(ami_id=FLEET.ami_id, instance_type="c6in.large", min_size=3, max_size=2), "max_size"),
+        (lambda: _failover(on_deregistration="drain", on_unhealthy="drain"), "allowed: one of rebalance, no_rebalance"),
+        (lambda: _health(protocol="GENEVE"), "allowed: one of TCP, HTTP, HTTPS"),
+        (lambda: _health(port=0), "'port' = 0 is not valid"),
+        (lambda: _health(path="/health"), "only HTTP and HTTPS"),
+        (lambda: _health(interval_seconds=301), "a whole number from 5 to 300"),
+        (lambda: _health(timeout_seconds=10), "less than interval_seconds"),
+        (lambda: _health(unhealthy_threshold=1), "a whole number from 2 to 10"),
         (
-            lambda: ApplianceFleet(ami_id=FLEET.ami_id, instance_type="c6in.large", root_device_name="xvda"),
-            "root_device_name",
+            lambda: _fleet(ami_id="ubuntu", instance_type="c6in.large"),
+            "'ami_id' = 'ubuntu' is not valid; allowed: an AMI ID",
         ),
-        (lambda: RegisteredAppliances(ip_addresses=[]), "at least one address"),
-        (lambda: RegisteredAppliances(ip_addresses=["10.250.0.300"]), "not an IPv4 address"),
+        (lambda: _fleet(ami_id=FLEET.ami_id, instance_type="large"), "allowed: an instance type"),
+        (lambda: _fleet(ami_id=FLEET.ami_id, instance_type="c6in.large", min_size=3, max_size=2), "'max_size' = 2"),
+        (
+            lambda: _fleet(ami_id=FLEET.ami_id, instance_type="c6in.large", root_device_name="xvda"),
+            "'root_device_name' = 'xvda'",
+        ),
+        (lambda: RegisteredAppliances(ip_addresses=[]), "at least one IPv4 address"),
+        (lambda: RegisteredAppliances(ip_addresses=["10.250.0.300"]), "('10.250.0.300' is not one)"),
         (
             lambda: _args(appliances=RegisteredAppliances(ip_addresses=["10.0.0.5"])),
-            r"\['10.0.0.5'\] are outside the inspection VPC",
+            r"addresses inside the inspection VPC \(10.250.0.0/22\).*\(outside: 10.0.0.5\)",
         ),
-        (lambda: _args(app_routing=_routing(AZS3)), r"\['eu-west-1c'\] have no GWLB node"),
-        (lambda: _args(app_routing=_routing([])), "app_routing.zones: empty"),
+        (lambda: _args(app_routing=_routing(AZS3)), r"every AZ of the app VPC needs .*\(missing: eu-west-1c\)"),
+        (lambda: _args(app_routing=_routing([])), "'app_routing.zones' = \\[\\] is not valid"),
         (lambda: _args(appliance_subnet_ids=["subnet-s1"]), "one subnet per AZ"),
         (lambda: _args(allowed_principals=["*"]), "every AWS account"),
-        (lambda: _args(deregistration_delay_seconds=4000), "allowed: 0-3600"),
-        (lambda: _args(appliance_vpc_cidr="10.250.0.0/33"), "not an IPv4 CIDR"),
+        (lambda: _args(deregistration_delay_seconds=4000), "a whole number from 0 to 3600"),
+        (lambda: _vpc("10.250.0.0/33"), "an IPv4 CIDR"),
     ],
 )
 def test_bad_specs_fail_before_anything_is_created(build: Any, message: str) -> None:
-    with pytest.raises(GwlbSpecError, match=message):
+    with pytest.raises(InputError, match=message):
         build()

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from pulumi.runtime import rpc
 
+from components.errors import InputError
 from components.image import (
-    AUTO_TAG_PREFIX,
     DockerIgnore,
     Image,
     ImageArgs,
@@ -21,7 +21,7 @@ from components.image import (
     context_files,
     pinned,
 )
-from components.registry import RegistrySettingError
+from components.registry import AUTO_TAG_PREFIX
 from mockcloud.runner import StackRun
 from tests.support import ComponentRunner
 
@@ -291,7 +291,7 @@ def test_without_a_cache_tag_there_is_one_image_and_no_cache_from(
         ({"platform": "arm64"}, "platform"),
         ({"tag": "v1.0:bad"}, "tag"),
         ({"tag": "-leading-dash"}, "tag"),
-        ({"tag": "buildcache", "cache_tag": "buildcache"}, "cache_tag"),
+        ({"tag": "buildcache", "cache_tag": "buildcache"}, "tag"),  # the image tag may not be the cache tag
         ({"cache_tag": "build-cache"}, "cache_tag"),
         ({"build_args": {"VERSION": "x"}}, "build_args"),
         ({"build_args": {"BAD-NAME": "x"}}, "build_args"),
@@ -299,11 +299,11 @@ def test_without_a_cache_tag_there_is_one_image_and_no_cache_from(
     ],
 )
 def test_bad_build_settings_name_the_setting(context: Path, kwargs: dict[str, Any], setting: str) -> None:
-    with pytest.raises(RegistrySettingError) as error:
+    with pytest.raises(InputError) as error:
         ImageBuild(context=context, **kwargs)
     assert error.value.setting == setting
 
 
 def test_missing_context_is_rejected(tmp_path: Path) -> None:
-    with pytest.raises(RegistrySettingError, match="an existing directory"):
+    with pytest.raises(InputError, match="an existing directory"):
         ImageBuild(context=tmp_path / "nope")

@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
 import pytest
 
 from components.aws_context import AwsContext
+from components.errors import InputError
 from components.load_balancer import (
     DEFAULT_TLS_POLICY,
     TLS13_POLICIES,
     HealthCheck,
     LoadBalancer,
     LoadBalancerArgs,
+    LoadBalancerSpec,
     RoutingRule,
     TargetGroupSpec,
     allocate_priorities,
 )
 from mockcloud.runner import StackRun
-from tests.support import ComponentRunner
+from stack.settings import LOAD_BALANCER
+from tests.support import ComponentRunner, config_defaults
 
 CONTEXT = AwsContext(account_id="123456789012", region="eu-west-1")
 CERT = "arn:aws:acm:eu-west-1:123456789012:certificate/0f0e0d0c-1111-2222-3333-444455556666"
@@ -40,16 +44,22 @@ RULES = (
 )
 
 
+SPEC_FIELDS = {f.name for f in dataclasses.fields(LoadBalancerSpec)}
+
+
 def _args(**overrides: Any) -> LoadBalancerArgs:
+    """Args at Pulumi.yaml's defaults (no deletion protection, access logs on); overrides by field name."""
+    spec = {**config_defaults(LOAD_BALANCER, LoadBalancerSpec), "access_log_expiration_days": 90}
+    spec |= {k: v for k, v in overrides.items() if k in SPEC_FIELDS}
     values: dict[str, Any] = {
         "context": CONTEXT,
         "vpc_id": "vpc-0123456789abcdef0",
         "subnet_ids": ["subnet-a", "subnet-b"],
         "target_groups": TARGET_GROUPS,
         "rules": RULES,
-        **overrides,
+        **{k: v for k, v in overrides.items() if k not in SPEC_FIELDS},
     }
-    return LoadBalancerArgs(**values)
+    return LoadBalancerArgs(**values, spec=LoadBalancerSpec(**spec))
 
 
 def _alb(run_component: ComponentRunner, *, preview: bool = False, **overrides: Any) -> StackRun:
@@ -208,7 +218,11 @@ def test_duplicate_explicit_priorities_are_rejected() -> None:
         RoutingRule(name="a", target="api", path_patterns=["/a/*"], priority=5),
         RoutingRule(name="b", target="ops", path_patterns=["/b/*"], priority=5),
     )
-    with pytest.raises(ValueError, match=r"rule\[b\]\.priority: 5 is already used by rule\[a\]"):
+    with pytest.raises(
+        InputError,
+        match=r"'rule\[b\]\.priority' = 5 is not valid; allowed: a priority no other rule of the listener has "
+        r"\(rule\[a\] has it\)",
+    ):
         _args(rules=rules)
 
 
@@ -289,20 +303,26 @@ def test_children_are_parented_and_prefixed(run_component: ComponentRunner) -> N
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"interval_seconds": 4}, r"interval_seconds: 4 is outside AWS's range; allowed: 5 to 300"),
-        ({"interval_seconds": 301}, r"interval_seconds: 301 .* 5 to 300"),
-        ({"timeout_seconds": 1}, r"timeout_seconds: 1 .* 2 to 120"),
-        ({"interval_seconds": 10, "timeout_seconds": 10}, r"timeout_seconds: 10 must be less than interval"),
-        ({"healthy_threshold": 1}, r"healthy_threshold: 1 .* 2 to 10"),
-        ({"unhealthy_threshold": 11}, r"unhealthy_threshold: 11 .* 2 to 10"),
-        ({"matcher": "500"}, r"matcher: '500' is outside AWS's range; allowed: codes from 200 to 499"),
-        ({"matcher": "199-204"}, r"outside AWS's range"),
-        ({"matcher": "ok"}, r"matcher: 'ok' is not valid"),
-        ({"path": "healthz"}, r"path: 'healthz'"),
+        (
+            {"interval_seconds": 4},
+            r"'health_check.interval_seconds' = 4 is not valid; allowed: a whole number from 5 to 300",
+        ),
+        ({"interval_seconds": 301}, r"interval_seconds' = 301 .* 5 to 300"),
+        ({"timeout_seconds": 1}, r"timeout_seconds' = 1 .* 2 to 120"),
+        (
+            {"interval_seconds": 10, "timeout_seconds": 10},
+            r"timeout_seconds' = 10 .* less than interval_seconds \(10\)",
+        ),
+        ({"healthy_threshold": 1}, r"healthy_threshold' = 1 .* 2 to 10"),
+        ({"unhealthy_threshold": 11}, r"unhealthy_threshold' = 11 .* 2 to 10"),
+        ({"matcher": "500"}, r"'health_check.matcher' = '500' is not valid; allowed: codes .* each from 200 to 499"),
+        ({"matcher": "199-204"}, r"each from 200 to 499"),
+        ({"matcher": "ok"}, r"'health_check.matcher' = 'ok' is not valid"),
+        ({"path": "healthz"}, r"'health_check.path' = 'healthz'"),
     ],
 )
 def test_health_check_ranges_are_enforced(kwargs: dict[str, Any], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(InputError, match=message):
         HealthCheck(**{"path": "/readyz", **kwargs})
 
 
@@ -315,48 +335,54 @@ def test_matcher_accepts_lists_and_ranges() -> None:
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"idle_timeout_seconds": 75}, r"idle_timeout_seconds: 75 must be less than the app's keep-alive"),
-        ({"ssl_policy": "ELBSecurityPolicy-2016-08"}, r"ssl_policy: 'ELBSecurityPolicy-2016-08'; allowed: .*TLS13"),
-        ({"certificate_arn": "not-an-arn"}, r"certificate_arn: 'not-an-arn'; allowed: an ACM certificate ARN"),
-        ({"subnet_ids": ["subnet-a"]}, r"subnet_ids: 1 given"),
-        ({"ingress_cidrs": ["10.0.0.0/33"]}, r"ingress_cidrs: '10.0.0.0/33' is not a CIDR"),
+        (
+            {"idle_timeout_seconds": 75},
+            r"'idle_timeout_seconds' = 75 is not valid; allowed: less than the app's keep-alive",
+        ),
+        ({"ssl_policy": "ELBSecurityPolicy-2016-08"}, r"'ssl_policy' = 'ELBSecurityPolicy-2016-08' .* one of .*TLS13"),
+        ({"certificate_arn": "not-an-arn"}, r"'certificate_arn' = 'not-an-arn' .* an ACM certificate ARN"),
+        ({"subnet_ids": ["subnet-a"]}, r"'subnet_ids' = '1 subnets'"),
+        ({"ingress_cidrs": ["10.0.0.0/33"]}, r"'ingress_cidrs' = \['10.0.0.0/33'\] .* \(bad: 10.0.0.0/33\)"),
+        ({"ingress_cidrs": []}, r"at least one CIDR"),
+        ({"access_log_expiration_days": 0}, r"'access_log_expiration_days' = 0 is not valid"),
         (
             {"rules": (RoutingRule(name="x", target="nope", path_patterns=["/x"]),)},
-            r"rule\[x\]\.target: 'nope'; allowed: api, ops",
+            r"'rule\[x\]\.target' = 'nope' is not valid; allowed: one of api, ops",
         ),
-        ({"rules": RULES[:1]}, r"target_groups: \['ops'\] have no rule"),
-        ({"target_groups": (*TARGET_GROUPS, TARGET_GROUPS[0])}, r"duplicate keys"),
+        ({"rules": RULES[:1]}, r"'target_groups' = \['ops'\] is not valid; allowed: target groups some rule routes to"),
+        ({"target_groups": (*TARGET_GROUPS, TARGET_GROUPS[0])}, r"distinct keys"),
     ],
 )
 def test_args_reject_bad_values(overrides: dict[str, Any], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(InputError, match=message):
         _args(**overrides)
 
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({}, r"needs at least one path pattern, host header or source CIDR"),
-        ({"path_patterns": ["api/*"]}, r"path_patterns: 'api/\*'"),
-        ({"host_headers": ["bad host"]}, r"host_headers: 'bad host'"),
-        ({"path_patterns": ["/1", "/2", "/3"], "host_headers": ["a.b", "c.d", "e.f"]}, r"6 condition values"),
-        ({"path_patterns": ["/x"], "priority": 50_001}, r"priority: 50001 .* 1 to 50000"),
+        ({}, r"allowed: at least one path pattern, host header or source CIDR"),
+        ({"path_patterns": ["api/*"]}, r"'rule\[r\].path_patterns' = 'api/\*'"),
+        ({"host_headers": ["bad host"]}, r"'rule\[r\].host_headers' = 'bad host'"),
+        ({"path_patterns": ["/1", "/2", "/3"], "host_headers": ["a.b", "c.d", "e.f"]}, r"conditions' = 6 is not valid"),
+        ({"path_patterns": ["/x"], "priority": 50_001}, r"priority' = 50001 .* 1 to 50000"),
+        ({"path_patterns": ["/x"], "source_cidrs": ["office"]}, r"\(bad: office\)"),
     ],
 )
 def test_rules_reject_bad_values(kwargs: dict[str, Any], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(InputError, match=message):
         RoutingRule(name="r", target="api", **kwargs)
 
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"deregistration_delay_seconds": 3601}, r"deregistration_delay_seconds: 3601 .* 0 to 3600"),
-        ({"slow_start_seconds": 10}, r"slow_start_seconds: 10; allowed: 0 or 30-900"),
-        ({"algorithm": "least_outstanding_requests", "slow_start_seconds": 30}, r"cannot be combined"),
-        ({"key": "API"}, r"target_group.key: 'API'"),
+        ({"deregistration_delay_seconds": 3601}, r"deregistration_delay_seconds' = 3601 .* 0 to 3600"),
+        ({"slow_start_seconds": 10}, r"slow_start_seconds' = 10 is not valid; allowed: 0 \(off\) or 30-900"),
+        ({"algorithm": "least_outstanding_requests", "slow_start_seconds": 30}, r"AWS rejects the combination"),
+        ({"key": "API"}, r"'target_group.key' = 'API'"),
     ],
 )
 def test_target_groups_reject_bad_values(kwargs: dict[str, Any], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(InputError, match=message):
         TargetGroupSpec(**{"key": "api", "health_check": HealthCheck(path="/"), **kwargs})

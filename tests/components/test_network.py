@@ -2,29 +2,47 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import json
+import re
 from typing import Any
 
 import pytest
 
 from components.aws_context import AwsContext
+from components.errors import InputError
 from components.network import (
     INTERFACE_ENDPOINT_SERVICES,
     AdoptedVpc,
     Network,
     NetworkArgs,
+    NetworkSpec,
     endpoint_subnet_cidrs,
     subnet_cidrs,
 )
-from tests.support import ComponentRunner
+from stack.settings import NETWORK
+from tests.support import ComponentRunner, config_defaults
 
 AZS3 = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
 CONTEXT = AwsContext(account_id="123456789012", region="eu-west-1")
 
 
-def _network(run_component: ComponentRunner, **kwargs: object):  # type: ignore[no-untyped-def]
-    return run_component(lambda: Network("net", NetworkArgs(context=CONTEXT, **kwargs)))  # type: ignore[arg-type]
+SPEC_FIELDS = {f.name for f in dataclasses.fields(NetworkSpec)}
+
+
+def _args(**kwargs: Any) -> NetworkArgs:
+    """Args at Pulumi.yaml's defaults; ``availability_zones`` also sets the spec's AZ count."""
+    zones = kwargs.get("availability_zones", AZS3[:2])
+    spec = {**config_defaults(NETWORK, NetworkSpec), "az_count": len(zones)}
+    spec |= {k: v for k, v in kwargs.items() if k in SPEC_FIELDS}
+    wiring = {k: v for k, v in kwargs.items() if k not in SPEC_FIELDS}
+    return NetworkArgs(context=CONTEXT, **{"availability_zones": zones, **wiring}, spec=NetworkSpec(**spec))
+
+
+def _network(run_component: ComponentRunner, **kwargs: Any):  # type: ignore[no-untyped-def]
+    args = _args(**kwargs)
+    return run_component(lambda: Network("net", args))
 
 
 def test_three_tiers_one_subnet_per_az_without_overlap(run_component: ComponentRunner) -> None:
@@ -164,15 +182,18 @@ def test_every_child_is_parented_to_the_component(run_component: ComponentRunner
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"availability_zones": ["a"]}, "availability_zones: 1 given; between 2 and 6"),
-        ({"availability_zones": ["a", "a"]}, "duplicates"),
-        ({"availability_zones": AZS3, "cidr_block": "10.0.0.0/24"}, "prefix from /16 to /22"),
-        ({"availability_zones": AZS3, "nat_gateways": "two"}, "allowed: none, single, per-az"),
+        ({"availability_zones": ["a"]}, r"'az_count' = 1 is not valid; allowed: a whole number from 2 to 6"),
+        ({"availability_zones": ["a", "a"]}, "distinct AZ names"),
+        ({"availability_zones": AZS3, "az_count": 2}, r"exactly spec.az_count \(2\) names"),
+        ({"availability_zones": AZS3, "cidr_block": "10.0.0.0/24"}, "prefix length from /16 to /22"),
+        ({"availability_zones": AZS3, "cidr_block": "8.8.0.0/16"}, "a private"),
+        ({"availability_zones": AZS3, "nat_gateways": "two"}, "allowed: one of none, single, per-az"),
+        ({"availability_zones": AZS3, "log_retention_days": 2}, "'log_retention_days' = 2 is not valid"),
     ],
 )
 def test_args_reject_bad_values(kwargs: dict[str, Any], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        NetworkArgs(context=CONTEXT, **kwargs)
+    with pytest.raises(InputError, match=message):
+        _args(**kwargs)
 
 
 def test_subnet_plan_is_deterministic_and_sized() -> None:
@@ -228,11 +249,7 @@ def test_inspection_endpoint_subnets_route_to_the_igw_and_the_edge_table_is_on_t
 
 def test_inspection_structure_is_plain_per_az(run_component: ComponentRunner) -> None:
     holder: list[Network] = []
-    run_component(
-        lambda: holder.append(
-            Network("net", NetworkArgs(context=CONTEXT, availability_zones=AZS3[:2], inspection=True))
-        )
-    )
+    run_component(lambda: holder.append(Network("net", _args(availability_zones=AZS3[:2], inspection=True))))
     [network] = holder
     assert network.public_route_table_id is None
     assert network.inspection is not None
@@ -257,5 +274,25 @@ def test_inspection_needs_a_vpc_this_program_owns() -> None:
         private_subnet_ids=["subnet-b1", "subnet-b2"],
         isolated_subnet_ids=["subnet-c1", "subnet-c2"],
     )
-    with pytest.raises(ValueError, match="inspection: True needs route tables this program owns"):
-        NetworkArgs(context=CONTEXT, availability_zones=AZS3[:2], adopt=adopt, inspection=True)
+    with pytest.raises(InputError, match="inspection needs route tables this program owns"):
+        _args(availability_zones=AZS3[:2], adopt=adopt, inspection=True)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"vpc_id": "my-vpc"}, "'vpc_id' = 'my-vpc' is not valid; allowed: a VPC ID"),
+        ({"public_subnet_ids": ["a1", "subnet-a2"]}, "(bad: a1)"),
+    ],
+)
+def test_an_adopted_vpc_is_named_by_its_ids(overrides: dict[str, Any], message: str) -> None:
+    ids: dict[str, Any] = {
+        "vpc_id": "vpc-0123",
+        "public_subnet_ids": ["subnet-a1", "subnet-a2"],
+        "private_subnet_ids": ["subnet-b1", "subnet-b2"],
+        "isolated_subnet_ids": ["subnet-c1", "subnet-c2"],
+    }
+    with pytest.raises(InputError, match=re.escape(message)):
+        AdoptedVpc(**{**ids, **overrides})
+    with pytest.raises(InputError, match=re.escape("exactly az_count (3) subnet IDs")):
+        _args(availability_zones=AZS3, adopt=AdoptedVpc(**ids))

@@ -10,11 +10,13 @@ import pulumi_aws as aws
 import pytest
 
 from components.aws_context import AwsContext
+from components.errors import InputError
 from components.load_balancer import (
     DEFAULT_TLS_POLICY,
     HealthCheck,
     LoadBalancer,
     LoadBalancerArgs,
+    LoadBalancerSpec,
     RoutingRule,
     TargetGroupSpec,
 )
@@ -25,7 +27,6 @@ from components.network_load_balancer import (
     NetworkLoadBalancerArgs,
     NlbHealthCheck,
     NlbListener,
-    NlbSpecError,
     NlbTargetGroup,
     alb_front_door,
 )
@@ -361,7 +362,13 @@ def _front_door_of_real_alb(certificate_arn: str | None) -> None:
             target_groups=[TargetGroupSpec(key="api", health_check=HealthCheck(path="/readyz"))],
             rules=[RoutingRule(name="api", target="api", path_patterns=["/api/*"])],
             certificate_arn=certificate_arn,
-            access_logs=False,
+            spec=LoadBalancerSpec(
+                ingress_cidrs=["0.0.0.0/0"],
+                ssl_policy=DEFAULT_TLS_POLICY,
+                deletion_protection=False,
+                access_logs=False,
+                access_log_expiration_days=30,
+            ),
         ),
     )
     alb_listeners = [AlbListener(port=80, protocol="HTTP", arn=alb.http_listener_arn)]
@@ -485,7 +492,7 @@ def test_allowed_listener_to_target_group_protocols(listener: str, group: str) -
     [("TCP", "UDP"), ("TCP", "TLS"), ("TLS", "UDP"), ("TLS", "TCP_UDP"), ("UDP", "TCP"), ("TCP_UDP", "TCP")],
 )
 def test_rejected_listener_to_target_group_protocols(listener: str, group: str) -> None:
-    with pytest.raises(NlbSpecError, match=rf"a {listener} listener cannot forward to {group} target group 'app'"):
+    with pytest.raises(InputError, match=rf"for a {listener} listener \('app' is {group}\)"):
         _args(listeners=[_listener(listener)], target_groups=[_ip_group(group)])
 
 
@@ -499,19 +506,22 @@ def test_rejected_listener_to_target_group_protocols(listener: str, group: str) 
         ),
         ({"target_groups": [_alb_group(protocol="UDP")]}, "an 'alb' target group accepts only TCP"),
         ({"target_groups": [_alb_group(protocol="TLS")]}, "an 'alb' target group accepts only TCP"),
-        ({"target_groups": [_alb_group(health_check=NlbHealthCheck())]}, "checked over HTTP or HTTPS"),
-        ({"target_groups": [_alb_group(port=8080)]}, "the ALB listener is on 80"),
-        ({"target_groups": [_alb_group(health_check=HTTPS_CHECK)]}, "HTTPS to the ALB's HTTP listener on 80"),
-        ({"target_groups": [_alb_group(alb=None)]}, "needs the ALB"),
-        ({"target_groups": [_alb_group(targets=["10.0.0.1"])]}, "exactly one target"),
+        ({"target_groups": [_alb_group(health_check=NlbHealthCheck())]}, "is checked through one of its listeners"),
+        ({"target_groups": [_alb_group(port=8080)]}, r"the ALB listener's port \(80\)"),
+        (
+            {"target_groups": [_alb_group(health_check=HTTPS_CHECK)]},
+            r"'target_groups\[0\].health_check.protocol' = 'HTTPS' .* HTTP, the protocol of the ALB's listener on 80",
+        ),
+        ({"target_groups": [_alb_group(alb=None)]}, r"the ALB \(AlbTarget\)"),
+        ({"target_groups": [_alb_group(targets=["10.0.0.1"])]}, "one target is alb"),
         # static IPs
         (
             {"existing_eip_allocation_ids": ["eipalloc-0aaaaaaaaaaaaaaa1", "eipalloc-0aaaaaaaaaaaaaaa2"]},
-            "2 Elastic IPs for 3 availability zones",
+            r"exactly one Elastic IP per AZ \(3\)",
         ),
-        ({"existing_eip_allocation_ids": ["eip-1", "eip-2", "eip-3"]}, "not allocation IDs"),
+        ({"existing_eip_allocation_ids": ["eip-1", "eip-2", "eip-3"]}, "allocation IDs eipalloc-"),
         ({"internal": True, "existing_eip_allocation_ids": ["eipalloc-0aaaaaaaaaaaaaaa1"] * 3}, "internal NLB"),
-        ({"subnet_ids": SUBNETS3[:2]}, "subnet_ids: 2 given for 3 availability zones"),
+        ({"subnet_ids": SUBNETS3[:2]}, r"'subnet_ids' = '2 subnets' is not valid; allowed: one subnet per AZ \(3\)"),
         # TLS
         (
             {"listeners": [_listener("TLS", certificate_arn=None)], "target_groups": [_ip_group("TCP")]},
@@ -522,38 +532,42 @@ def test_rejected_listener_to_target_group_protocols(listener: str, group: str) 
                 "listeners": [_listener("TLS", ssl_policy="ELBSecurityPolicy-2016-08")],
                 "target_groups": [_ip_group("TCP")],
             },
-            "ssl_policy: 'ELBSecurityPolicy-2016-08'",
+            "ssl_policy' = 'ELBSecurityPolicy-2016-08'",
         ),
         (
             {"listeners": [_listener("TCP", certificate_arn=CERT)], "target_groups": [_ip_group("TCP")]},
-            "only TLS listeners take one",
+            "none: only TLS listeners take one",
         ),
         # health checks (NLB ranges)
-        (_app("UDP", health_check=NlbHealthCheck()), "name the TCP port"),
-        (_app(health_check=NlbHealthCheck(interval_seconds=4)), "allowed: 5-300"),
+        (_app("UDP", health_check=NlbHealthCheck()), "an explicit TCP port"),
+        (_app(health_check=NlbHealthCheck(interval_seconds=4)), "a whole number from 5 to 300"),
         (_app(health_check=NlbHealthCheck(timeout_seconds=10)), "less than"),
-        (_app(health_check=NlbHealthCheck(healthy_threshold=11)), "2-10"),
+        (_app(health_check=NlbHealthCheck(healthy_threshold=11)), "from 2 to 10"),
         (_app(health_check=NlbHealthCheck(path="/")), "take a path"),
-        (_app(health_check=NlbHealthCheck(protocol="HTTP", matcher="200-600")), "allowed: 200-599"),
+        (_app(health_check=NlbHealthCheck(protocol="HTTP", matcher="200-600")), "each from 200 to 599"),
         # wiring
-        (_app(target_security_group_id=None), "targets' security group is required"),
-        (_app(targets=["8.8.8.8"]), "publicly routable"),
-        (_app(target_type="instance", targets=["web-1"]), "not an instance ID"),
-        ({"ingress_cidrs": []}, "admits no client"),
-        ({"ingress_cidrs": ["0.0.0.0/0"], "security_group": False}, "security_group is False"),
+        (_app(target_security_group_id=None), "the targets' security group"),
+        (_app(targets=["8.8.8.8"]), "never publicly routable"),
+        (_app(target_type="instance", targets=["web-1"]), r"instance IDs \(i-...\)"),
+        ({"ingress_cidrs": []}, "admits no one"),
+        ({"ingress_cidrs": ["10.0.0.0/33"]}, r"\(bad: 10.0.0.0/33\)"),
+        ({"ingress_cidrs": ["0.0.0.0/0"], "security_group": False}, "empty when security_group is False"),
         (
             {"target_groups": [_alb_group(), _ip_group("TCP")]},
-            r"\['app'\] are not used by any listener",
+            r"'target_groups' = \['app'\] is not valid; allowed: only target groups some listener forwards to",
         ),
         (
             {
                 "listeners": [NlbListener(port=80, protocol="TCP", target_group="alb")] * 2,
             },
-            "another listener uses 80",
+            "a port no other listener uses",
         ),
-        ({"listeners": [NlbListener(port=80, protocol="TCP", target_group="web")]}, "'web' is not one of alb"),
+        (
+            {"listeners": [NlbListener(port=80, protocol="TCP", target_group="web")]},
+            "'web' is not valid; allowed: one of alb",
+        ),
     ],
 )
 def test_bad_specs_fail_before_anything_is_created(overrides: dict[str, Any], message: str) -> None:
-    with pytest.raises(NlbSpecError, match=message):
+    with pytest.raises(InputError, match=message):
         _args(**overrides)

@@ -14,16 +14,16 @@ from typing import Any
 import pytest
 
 from components.aws_context import AwsContext
+from components.errors import InputError
 from components.registry import (
     OWNER_LOCK_PARAMETER,
     PULL_ACTIONS,
     LifecycleRule,
-    LifecycleRuleError,
     Registry,
     RegistryArgs,
-    RegistrySettingError,
     RegistryWideSettings,
     ReplicationDestination,
+    RetentionPolicy,
     default_lifecycle_rules,
     expire_untagged,
     keep_last,
@@ -32,7 +32,8 @@ from components.registry import (
     scan_filter_matches,
 )
 from mockcloud.runner import StackRun
-from tests.support import ComponentRunner
+from stack.settings import REGISTRY, REGISTRY_WIDE, RETENTION
+from tests.support import ComponentRunner, config_defaults
 
 CONTEXT = AwsContext(account_id="123456789012", region="eu-west-1")
 OTHER_ACCOUNT = "210987654321"
@@ -49,11 +50,28 @@ LOCK = "aws:ssm/parameter:Parameter"
 
 
 def _owner(**kwargs: Any) -> RegistryWideSettings:
-    return RegistryWideSettings(**{"scan_filters": ("container-platform/*",), **kwargs})
+    defaults = config_defaults(REGISTRY_WIDE, RegistryWideSettings)
+    return RegistryWideSettings(**{**defaults, "scan_filters": ("container-platform/*",), **kwargs})
 
 
 def _args(**kwargs: Any) -> RegistryArgs:
-    return RegistryArgs(context=CONTEXT, namespace="container-platform", stack="test", **kwargs)
+    """Args at Pulumi.yaml's defaults (lifecycle rules included), not owning the registry settings."""
+    return _registry_args(**kwargs)
+
+
+def _registry_args(**kwargs: Any) -> RegistryArgs:
+    values: dict[str, Any] = {
+        "context": CONTEXT,
+        "namespace": "container-platform",
+        "stack": "test",
+        **config_defaults(REGISTRY, RegistryArgs),
+        "repositories": ("app",),
+        "lifecycle_rules": RetentionPolicy(**config_defaults(RETENTION, RetentionPolicy)).rules,
+        "force_delete": False,
+        "registry_settings": None,
+        **kwargs,
+    }
+    return RegistryArgs(**values)
 
 
 def _registry(run_component: ComponentRunner, **kwargs: Any) -> StackRun:
@@ -282,7 +300,7 @@ def _tagged(**kwargs: Any) -> LifecycleRule:
     ],
 )
 def test_bad_rules_are_rejected_naming_the_field(make: Any, field: str) -> None:
-    with pytest.raises(LifecycleRuleError) as error:
+    with pytest.raises(InputError) as error:
         make()
     assert error.value.setting.startswith("lifecycle rule ")
     assert error.value.setting.endswith(f" (bad): {field}")
@@ -299,12 +317,12 @@ def test_bad_rules_are_rejected_naming_the_field(make: Any, field: str) -> None:
     ],
 )
 def test_bad_rule_sets_are_rejected(rules: list[LifecycleRule], message: str) -> None:
-    with pytest.raises(LifecycleRuleError, match=message):
+    with pytest.raises(InputError, match=message):
         lifecycle_policy_document(rules)
 
 
 def test_bad_rules_fail_before_anything_is_registered(run_component: ComponentRunner) -> None:
-    with pytest.raises(LifecycleRuleError, match="unique priorities"):
+    with pytest.raises(InputError, match="unique priorities"):
         _args(lifecycle_rules=(expire_untagged(7, priority=1), keep_last_tagged(5, "v", priority=1)))
 
 
@@ -361,12 +379,10 @@ def test_two_owners_in_one_program_are_refused(run_component: ComponentRunner) -
         Registry("one", _args(registry_settings=_owner()))
         Registry(
             "two",
-            RegistryArgs(
-                context=CONTEXT, namespace="other", stack="test", registry_settings=_owner(scan_filters=("other/*",))
-            ),
+            _registry_args(namespace="other", registry_settings=_owner(scan_filters=("other/*",))),
         )
 
-    with pytest.raises(RegistrySettingError, match="one owner per account and region"):
+    with pytest.raises(InputError, match="one owner per account and region"):
         run_component(program)
 
 
@@ -377,7 +393,7 @@ def test_two_owners_in_different_regions_are_fine(run_component: ComponentRunner
         Registry("one", _args(registry_settings=_owner()))
         Registry(
             "two",
-            RegistryArgs(context=other_region, namespace="container-platform", stack="dr", registry_settings=_owner()),
+            _registry_args(context=other_region, stack="dr", registry_settings=_owner()),
         )
 
     run = run_component(program)
@@ -385,8 +401,8 @@ def test_two_owners_in_different_regions_are_fine(run_component: ComponentRunner
 
 
 def test_scan_filters_must_cover_the_repositories() -> None:
-    with pytest.raises(RegistrySettingError, match="cover repository container-platform/test/app"):
-        _args(registry_settings=RegistryWideSettings(scan_filters=("other-project/*",)))
+    with pytest.raises(InputError, match="cover container-platform/test/app"):
+        _args(registry_settings=_owner(scan_filters=("other-project/*",)))
 
 
 @pytest.mark.parametrize(
@@ -405,8 +421,8 @@ def test_scan_filter_semantics(pattern: str, name: str, matches: bool) -> None:
 
 @pytest.mark.parametrize("bad", ["Container/*", "a//b", "", "app?"])
 def test_bad_scan_filters_are_rejected(bad: str) -> None:
-    with pytest.raises(RegistrySettingError, match="scan_filters"):
-        RegistryWideSettings(scan_filters=(bad,))
+    with pytest.raises(InputError, match="scan_filters"):
+        _owner(scan_filters=(bad,))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -471,7 +487,7 @@ def test_no_replication_without_destinations(run_component: ComponentRunner) -> 
     ],
 )
 def test_bad_replication_is_rejected(kwargs: dict[str, Any], message: str) -> None:
-    with pytest.raises(RegistrySettingError, match=message):
+    with pytest.raises(InputError, match=message):
         _args(registry_settings=_owner(**kwargs))
 
 
@@ -480,7 +496,7 @@ def test_bad_replication_destinations_are_rejected(bad: str) -> None:
     if bad.endswith(":"):  # an empty account means this account
         assert ReplicationDestination.parse(bad) == ReplicationDestination(region="eu-central-1")
         return
-    with pytest.raises(RegistrySettingError, match="<region> or <region>:<12-digit account>"):
+    with pytest.raises(InputError, match="<region> or <region>:<12-digit account>"):
         ReplicationDestination.parse(bad)
 
 
@@ -521,7 +537,7 @@ def test_no_repository_policy_without_principals(run_component: ComponentRunner)
     ],
 )
 def test_bad_pull_principals_are_rejected(principal: str, message: str) -> None:
-    with pytest.raises(RegistrySettingError, match=re.escape(message)):
+    with pytest.raises(InputError, match=re.escape(message)):
         _args(pull_principals=(principal,))
 
 
@@ -535,7 +551,7 @@ def test_bad_pull_principals_are_rejected(principal: str, message: str) -> None:
     ],
 )
 def test_bad_arguments_name_the_setting(kwargs: dict[str, Any], setting: str) -> None:
-    with pytest.raises(RegistrySettingError) as error:
+    with pytest.raises(InputError) as error:
         _args(**kwargs)
     assert error.value.setting == setting
 

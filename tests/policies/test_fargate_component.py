@@ -26,6 +26,7 @@ from components.fargate_service import (
     FargateServiceArgs,
     LoadBalancerAttachment,
     SecretRef,
+    TaskSize,
     container_spec,
 )
 from mockcloud.policy_runner import PolicyReport
@@ -55,7 +56,10 @@ def _args(image: pulumi.Input[str] = f"{REGISTRY}/app@{DIGEST}", **overrides: An
             target_group_arn_suffix="targetgroup/api/0123456789abcdef",
             load_balancer_arn_suffix="app/web/fedcba9876543210",
         ),
-        "autoscaling": AutoScaling(min_capacity=2, max_capacity=4),
+        "size": TaskSize(cpu=256, memory=512),
+        "autoscaling": AutoScaling(
+            min_capacity=2, max_capacity=4, cpu_target_percent=60, memory_target_percent=70, requests_per_target=1000
+        ),
         "capacity_provider_strategy": (CapacityProviderShare(provider="FARGATE", base=1, weight=1),),
         **overrides,
     }

@@ -11,12 +11,14 @@ import pulumi
 from google.protobuf import struct_pb2
 from pulumi.runtime import rpc
 
-from components.cache import Cache, CacheArgs
-from components.database import Database, DatabaseArgs
+from components.cache import Cache, CacheArgs, CacheSpec
+from components.database import Database, DatabaseArgs, DatabaseSpec
+from components.memcached import MemcachedArgs, MemcachedCluster, MemcachedSpec
 from mockcloud.runner import StackRun
 from stack import exports
-from stack.program import data_store_connection
-from tests.support import ComponentRunner
+from stack.program import CacheStore, data_store_connection
+from stack.settings import CACHE, DATABASE, MEMCACHED
+from tests.support import ComponentRunner, config_defaults
 
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
@@ -110,29 +112,59 @@ CMK = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890
 
 
 def _connection(run_component: ComponentRunner, *, engine: str = "valkey", kms: str | None = None) -> StackRun:
-    cache_args: dict[str, Any] = {"engine": engine, "kms_key_arn": kms}
-    if engine == "memcached":
-        cache_args |= {"engine_version": "1.6.22", "replicas": 0, "snapshot_retention_days": 0}
+    derived: dict[str, Any] = {"identifier": "t", "protect": False, "apply_immediately": False}
 
     def program() -> None:
         subnets = ["subnet-0iso1", "subnet-0iso2"]
-        cache = Cache(
-            "cache",
-            CacheArgs(
+        placement: dict[str, Any] = {
+            "vpc_id": "vpc-1",
+            "subnet_ids": subnets,
+            "availability_zones": ["eu-west-1a", "eu-west-1b"],
+        }
+        cache: CacheStore
+        if engine == "memcached":
+            spec = MemcachedSpec(**{**config_defaults(MEMCACHED, MemcachedSpec), **derived, "engine_version": "1.6.22"})
+            cache = MemcachedCluster("cache", MemcachedArgs(**placement, spec=spec))
+        else:
+            cache = Cache(
+                "cache",
+                CacheArgs(
+                    **placement,
+                    spec=CacheSpec(
+                        **{
+                            **config_defaults(CACHE, CacheSpec),
+                            **derived,
+                            "engine": engine,
+                            "kms_key_arn": kms,
+                            "final_snapshot": False,
+                        }
+                    ),
+                ),
+            )
+        database = Database(
+            "db",
+            DatabaseArgs(
                 vpc_id="vpc-1",
                 subnet_ids=subnets,
-                availability_zones=["eu-west-1a", "eu-west-1b"],
-                identifier="t",
-                **cache_args,
+                spec=DatabaseSpec(
+                    **{
+                        **config_defaults(DATABASE, DatabaseSpec),
+                        "identifier": "t",
+                        "apply_immediately": False,
+                        "kms_key_arn": kms,
+                    }
+                ),
             ),
         )
-        database = Database("db", DatabaseArgs(vpc_id="vpc-1", subnet_ids=subnets, identifier="t", kms_key_arn=kms))
         connection = data_store_connection(cache, database)
         pulumi.export("environment", connection.environment)
         pulumi.export("secrets", {name: ref.value_from for name, ref in connection.secrets.items()})
         pulumi.export("keys", connection.secret_kms_key_arns)
         pulumi.export("dependencies", [[d.security_group_id, d.port] for d in connection.dependencies])
-        pulumi.export("cache", [cache.primary_endpoint, cache.auth_secret_arn, cache.security_group_id])
+        if isinstance(cache, Cache):
+            pulumi.export("cache", [cache.primary_endpoint, cache.auth_secret_arn, cache.security_group_id])
+        else:
+            pulumi.export("cache", [cache.configuration_endpoint, None, cache.security_group_id])
         pulumi.export("database", [database.endpoint, database.secret_arn, database.security_group_id])
 
     return run_component(program)
@@ -162,8 +194,16 @@ def test_customer_managed_keys_are_passed_for_decrypt(run_component: ComponentRu
     assert _connection(run_component, kms=CMK).outputs["keys"] == [CMK]
 
 
-def test_memcached_is_not_offered_to_the_redis_speaking_app(run_component: ComponentRunner) -> None:
+def test_memcached_is_offered_through_its_configuration_endpoint_without_auth(run_component: ComponentRunner) -> None:
     out = _connection(run_component, engine="memcached").outputs
+    host, _, cache_sg = out["cache"]
     assert not any(name.startswith("REDIS_") for name in out["environment"])
-    assert set(out["secrets"]) == {"DATABASE_PASSWORD"}
-    assert len(out["dependencies"]) == 1
+    assert {k: v for k, v in out["environment"].items() if not k.startswith("DATABASE_")} == {
+        "CACHE_BACKEND": "memcached",
+        "MEMCACHED_HOST": host,
+        "MEMCACHED_PORT": "11211",
+        "MEMCACHED_TLS": "true",
+        "MEMCACHED_AUTODISCOVERY": "true",
+    }
+    assert set(out["secrets"]) == {"DATABASE_PASSWORD"}  # Memcached has no AUTH on ElastiCache
+    assert out["dependencies"][1] == [cache_sg, 11211]

@@ -6,12 +6,12 @@ import json
 from typing import Any
 
 import pytest
-from pulumi.runtime import settings as runtime_settings
 
-from components.registry import ReplicationDestination
-from mockcloud.monitor import STACK_TYPE
-from mockcloud.runner import load_stack_config, run_program, run_stack
-from stack.settings import ConfigError, RegistrySettings, load_settings
+from components.aws_context import AwsContext
+from components.registry import RegistryArgs, ReplicationDestination
+from mockcloud.runner import load_stack_config, run_program
+from stack.settings import load_settings
+from tests.support import assert_config_rejected
 
 P = "container-platform"
 
@@ -46,21 +46,16 @@ BAD_VALUES = [
 def test_bad_registry_config_is_rejected_before_anything_is_registered(
     overrides: dict[str, Any], key: str, allowed: str
 ) -> None:
-    with pytest.raises(ConfigError) as error:
-        run_stack("dev", overrides=overrides)
-    captured = runtime_settings.SETTINGS.monitor.captured
-    assert error.value.key == f"{P}:{key}"
-    assert allowed in str(error.value)
-    assert [r.type for r in captured] == [STACK_TYPE], "nothing but the stack itself may be registered"
+    assert_config_rejected("dev", overrides, key, allowed)
 
 
-def _settings(stack: str = "dev", **overrides: Any) -> RegistrySettings:
-    """The registry settings as the program reads them for a committed stack file (plus overrides)."""
-    captured: dict[str, RegistrySettings] = {}
+def _settings(stack: str = "dev", **overrides: Any) -> RegistryArgs:
+    """The registry as the program reads it for a committed stack file (plus overrides)."""
+    captured: dict[str, RegistryArgs] = {}
     config = load_stack_config(stack, overrides=overrides or None)
 
     def program() -> None:
-        captured["registry"] = load_settings().registry
+        captured["registry"] = load_settings(AwsContext.current()).registry
 
     run_program(program, project=P, stack=stack, config=config)
     return captured["registry"]
@@ -68,16 +63,19 @@ def _settings(stack: str = "dev", **overrides: Any) -> RegistrySettings:
 
 def test_dev_scans_on_push_with_basic_and_owns_its_registry() -> None:
     settings = _settings("dev")
-    assert settings.registry_wide is not None
-    assert (settings.registry_wide.scan_type, settings.registry_wide.scan_frequency) == ("BASIC", "SCAN_ON_PUSH")
-    assert tuple(settings.registry_wide.scan_filters) == (f"{P}/*",)
+    assert settings.registry_settings is not None
+    assert (settings.registry_settings.scan_type, settings.registry_settings.scan_frequency) == (
+        "BASIC",
+        "SCAN_ON_PUSH",
+    )
+    assert tuple(settings.registry_settings.scan_filters) == (f"{P}/*",)
     assert settings.kms_key == "aws-managed"
     assert settings.build_cache_tag == "buildcache"
 
 
 def test_prod_scans_continuously_with_a_customer_key_and_replicates() -> None:
     settings = _settings("prod")
-    wide = settings.registry_wide
+    wide = settings.registry_settings
     assert wide is not None
     assert (wide.scan_type, wide.scan_frequency) == ("ENHANCED", "CONTINUOUS_SCAN")
     assert settings.kms_key == "customer-managed"
@@ -104,7 +102,7 @@ def test_lifecycle_rules_follow_the_config() -> None:
 
 def test_a_stack_that_does_not_own_the_registry_settings() -> None:
     settings = _settings(ecrRegistrySettingsOwner=False, ecrScanning="enhanced-continuous")
-    assert settings.registry_wide is None
+    assert settings.registry_settings is None
 
 
 def test_config_arrays_accept_json_strings() -> None:

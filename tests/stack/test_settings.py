@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from pulumi.runtime import settings as runtime_settings
 
-from mockcloud.monitor import STACK_TYPE
 from mockcloud.runner import load_stack_config, run_stack
 from stack.settings import ConfigError, declared_config
+from tests.support import assert_config_rejected
 
 BAD_VALUES = [
     ({"environment": "qa"}, "container-platform:environment", "one of dev, staging, prod"),
@@ -49,12 +48,7 @@ BAD_VALUES = [
 def test_bad_config_is_rejected_before_anything_is_registered(
     overrides: dict[str, Any], key: str, allowed: str
 ) -> None:
-    with pytest.raises(ConfigError) as error:
-        run_stack("dev", overrides=overrides)
-    captured = runtime_settings.SETTINGS.monitor.captured
-    assert key in str(error.value)
-    assert allowed in str(error.value)
-    assert [r.type for r in captured] == [STACK_TYPE], "nothing but the stack itself may be registered"
+    assert_config_rejected("dev", overrides, key, allowed)
 
 
 def test_more_azs_than_the_region_has_is_rejected() -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from platform_contracts.fargate_service import is_secret_name, is_secret_value
 from pulumi_policy import (
     EnforcementLevel,
     PolicyConfigSchema,
@@ -30,18 +30,6 @@ CONTAINER_HEALTH_CHECK_RANGES: Final = {
 }
 # ECS UpdateService: healthCheckGracePeriodSeconds is 0..2147483647.
 MAX_GRACE_PERIOD_SECONDS: Final = 2_147_483_647
-
-_SECRET_NAME: Final = re.compile(
-    r"(PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIAL|AUTH_?KEY)",
-    re.IGNORECASE,
-)
-# Names that *refer to* a secret (its ARN, its name, a file path) are fine in plain environment.
-_SECRET_REFERENCE_SUFFIX: Final = re.compile(r"_(ARN|NAME|ID|FILE|PATH|KEY_ID|SECRET_ID)$", re.IGNORECASE)
-_SECRET_VALUE: Final = (
-    re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"),  # AWS access key ID
-    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
-    re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@"),  # credentials inside a URL
-)
 
 
 def containers(args: ResourceValidationArgs | PolicyResource, report: Report | None = None) -> list[Any]:
@@ -151,10 +139,11 @@ def _non_root_user(args: ResourceValidationArgs, report: Report) -> None:
 
 
 def secret_looking(name: str, value: Any) -> str | None:
-    """Why an environment variable looks like a secret, or None."""
-    if _SECRET_NAME.search(name) and not _SECRET_REFERENCE_SUFFIX.search(name):
+    """Why an environment variable looks like a secret, or None (the rule the Fargate component
+    applies too: one definition in the shared contract)."""
+    if is_secret_name(name):
         return "its name"
-    if isinstance(value, str) and any(p.search(value) for p in _SECRET_VALUE):
+    if is_secret_value(value):
         return "its value"
     return None
 

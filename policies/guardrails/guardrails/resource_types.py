@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from platform_contracts import fargate_service as fargate_contract
+
 AWS_PROVIDER: Final = "pulumi:providers:aws"
 
 ECR_REPOSITORY: Final = "aws:ecr/repository:Repository"
@@ -33,8 +35,8 @@ ECS_TASK_DEFINITION: Final = "aws:ecs/taskDefinition:TaskDefinition"
 # The platform's Fargate service component: it registers its declared container as the input (and
 # output) ``containerSpec``, made of plain values, so the container policies can check it at preview,
 # where the task definition's containerDefinitions (which embeds the image digest) is unknown.
-FARGATE_SERVICE: Final = "platform:ecs:FargateService"
-CONTAINER_SPEC: Final = "containerSpec"
+FARGATE_SERVICE: Final = fargate_contract.TYPE_TOKEN
+CONTAINER_SPEC: Final = fargate_contract.CONTAINER_SPEC
 CONTAINER_TYPES: Final = (ECS_TASK_DEFINITION, FARGATE_SERVICE)
 """Resources whose containers the container policies check (``containers()`` reads either)."""
 
