@@ -280,3 +280,30 @@ def create_repository_creation_template_request(template: CapturedResource) -> d
     )
     assert errors == [], errors
     return request
+
+
+@cache
+def _kms_operation(name: str) -> OperationModel:
+    return botocore.session.get_session().get_service_model("kms").operation_model(name)
+
+
+def validate_kms_request(operation: str, request: dict[str, Any]) -> list[str]:
+    """botocore's validation of a KMS request (CreateKey, PutKeyPolicy, CreateAlias, EnableKeyRotation,
+    ScheduleKeyDeletion); an empty list when the shapes, ranges and patterns accept it."""
+    shape = _kms_operation(operation).input_shape
+    assert shape is not None
+    report = ParamValidator().validate(request, shape)
+    problems = [line for line in report.generate_report().splitlines() if line.strip()] if report.has_errors() else []
+    # ParamValidator checks types and required members but not every min/max/pattern: check those too.
+    for member, value in request.items():
+        metadata = shape.members[member].metadata
+        if isinstance(value, int) and not isinstance(value, bool):
+            if not metadata.get("min", value) <= value <= metadata.get("max", value):
+                problems.append(f"{member}={value} outside {metadata.get('min')}..{metadata.get('max')}")
+        elif isinstance(value, str):
+            if not metadata.get("min", 0) <= len(value) <= metadata.get("max", len(value)):
+                problems.append(f"{member}: length {len(value)} outside {metadata.get('min')}..{metadata.get('max')}")
+            pattern = metadata.get("pattern")
+            if pattern and re.fullmatch(pattern, value) is None:
+                problems.append(f"{member}={value[:60]!r} does not match {pattern}")
+    return problems

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Final
 
 from offline.policy.contract import built_by_fargate_service
 from offline.policy.report import LEVELS, Level, PolicyReport, Violation
@@ -20,6 +21,10 @@ def _enforcement(report: PolicyReport) -> str:
     return ", ".join(f"{n} {level}" for level, n in counts.items() if n)
 
 
+SUMMARY_ADVISORY_POLICIES: Final = 6
+"""Advisory policies the default summary names (mandatory ones are always all listed)."""
+
+
 def summary_lines(report: PolicyReport) -> list[str]:
     """The report in a few lines: the result, the pack, each violation on one line, preview notes as a count.
 
@@ -35,8 +40,22 @@ def summary_lines(report: PolicyReport) -> list[str]:
         "violations",
         f"{report.pack}@v{report.version} with {report.config}: {_enforcement(report)} policies",
     ]
-    lines += [f"  {v.level} {v.policy} on {v.urn.rsplit('::', 1)[-1] or '(stack)'}: {v.detail.splitlines()[0]}"
-              for v in found]  # fmt: skip
+    # One line per policy (its first finding, and how many more), so a screen holds the summary even
+    # when a stack draws dozens of advisory findings; mandatory ones are never cut.
+    by_policy: dict[tuple[str, str], list[Violation]] = {}
+    for v in found:
+        by_policy.setdefault((v.level, v.policy), []).append(v)
+    advisory_shown = 0
+    for (level, policy), violations in by_policy.items():
+        if level == "advisory" and advisory_shown == SUMMARY_ADVISORY_POLICIES:
+            rest = sum(1 for lvl, _ in by_policy if lvl == "advisory") - advisory_shown
+            lines.append(f"  ... and {rest} more advisory policies (--policy-report lists every finding)")
+            break
+        first = violations[0]
+        more = f" (and {len(violations) - 1} more)" if len(violations) > 1 else ""
+        where = first.urn.rsplit("::", 1)[-1] or "(stack)"
+        lines.append(f"  {level} {policy} on {where}: {first.detail.splitlines()[0]}{more}")
+        advisory_shown += level == "advisory"
     notes = report.unknown_notes()
     if notes:
         weakened = sum(1 for v in notes if report.levels.get(v.policy) == "mandatory")

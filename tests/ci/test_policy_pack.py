@@ -21,6 +21,7 @@ import pytest
 
 from offline.policy.pack import PolicyPackProcess
 from policies.guardrails.guardrails import all_policies
+from tests.policies.support import PACK_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
 PACK_DIR = ROOT / "policies" / "guardrails"
@@ -64,5 +65,5 @@ def test_the_clis_sync_installs_the_packs_lock_and_nothing_else(tmp_path: Path) 
 
     with PolicyPackProcess(PACK_DIR, python=str(venv / "bin" / "python")) as pack:
         name, version, policies = pack.info()
-    assert (name, version) == ("container-platform-guardrails", "1.0.0")
+    assert (name, version) == ("container-platform-guardrails", PACK_VERSION)
     assert sorted(policies) == sorted(p.name for p in all_policies())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Final
 
 import pulumi_aws as aws
 
@@ -109,3 +110,60 @@ def test_at_preview_lifecycle_policies_are_matched_by_property_dependency(
     assert flagged(report, "ecr-lifecycle-policy") == {"forgotten"}
     assert flagged(report, "ecr-image-scanning") == set()
     assert unknown_notes(report) == []
+
+
+CENTRAL: Final = "210987654321.dkr.ecr.eu-west-1.amazonaws.com"
+"""A central registry account whose stack owns and scans the shared repositories."""
+
+
+def _central_registry_images() -> None:
+    repository("app")
+    task_definition("central-task", [container(image=f"{CENTRAL}/platform/base:1.4.2")])
+    task_definition("central-other-task", [container(image=f"{CENTRAL}/tools/migrate@sha256:{'ab' * 32}")])
+    task_definition("local-unmanaged-task", [container(image=f"{REGISTRY}/elsewhere:1.0.0")])
+    task_definition("hub-task", [container(image="nginx:1.27")])
+
+
+def _trusting(*entries: str) -> dict[str, object]:
+    return {**ALL_MANDATORY, "ecr-images-from-scanned-repositories": {"trustedRepositories": list(entries)}}
+
+
+def test_a_central_registry_image_fails_unless_it_is_trusted(run_component: ComponentRunner, analyze: Analyze) -> None:
+    run = run_component(_central_registry_images)
+    untrusted = analyze(run)
+    assert flagged(untrusted, "ecr-images-from-scanned-repositories") == {
+        "central-task",
+        "central-other-task",
+        "local-unmanaged-task",
+        "hub-task",
+    }
+    (hint,) = messages(untrusted, "ecr-images-from-scanned-repositories", "central-task")
+    assert "trustedRepositories" in hint
+    # A whole registry: every repository in it.
+    trusted = analyze(run, config=_trusting(CENTRAL))
+    assert flagged(trusted, "ecr-images-from-scanned-repositories") == {"local-unmanaged-task", "hub-task"}
+
+
+def test_trusted_repositories_are_exact_or_namespaces(run_component: ComponentRunner, analyze: Analyze) -> None:
+    run = run_component(_central_registry_images)
+    exact = analyze(run, config=_trusting(f"{CENTRAL}/platform/base"))
+    assert "central-task" not in flagged(exact, "ecr-images-from-scanned-repositories")
+    assert "central-other-task" in flagged(exact, "ecr-images-from-scanned-repositories")
+    namespace = analyze(run, config=_trusting(f"{CENTRAL}/tools/*"))
+    assert flagged(namespace, "ecr-images-from-scanned-repositories") >= {"central-task", "hub-task"}
+    assert "central-other-task" not in flagged(namespace, "ecr-images-from-scanned-repositories")
+    # Another account's registry, or a prefix that is not a path segment, covers nothing.
+    other = analyze(run, config=_trusting("999999999999.dkr.ecr.eu-west-1.amazonaws.com", f"{CENTRAL}/plat"))
+    assert {"central-task", "central-other-task"} <= flagged(other, "ecr-images-from-scanned-repositories")
+
+
+def test_trusted_entries_must_be_ecr_registries_or_repositories() -> None:
+    import re
+
+    from policies.guardrails.guardrails.ecr import TRUSTED_REPOSITORY, trusted_covers
+
+    valid = [CENTRAL, f"{CENTRAL}/platform/base", f"{CENTRAL}/platform/*"]
+    invalid = ["*", "docker.io/library/nginx", "210987654321", f"{CENTRAL}/*/x", f"https://{CENTRAL}"]
+    assert [e for e in valid if re.match(TRUSTED_REPOSITORY, e)] == valid
+    assert [e for e in invalid if re.match(TRUSTED_REPOSITORY, e)] == []
+    assert not trusted_covers("*", CENTRAL, "platform/base")

@@ -114,6 +114,8 @@ def _violations() -> None:
         "ecs-creates-group",
         _spec(logConfiguration={**logs, "options": {**logs["options"], "awslogs-create-group": "true"}}),
     )
+    _DeclaredContainer("sys-admin", _spec(linuxParameters={"capabilities": {"add": ["SYS_ADMIN"]}}))
+    _DeclaredContainer("no-logs", _spec(logConfiguration=None))
     _DeclaredContainer("hub-image", _spec(imageRepository="docker.io/library/nginx"))
     _DeclaredContainer("unscanned-image", _spec(imageRepository=f"{REGISTRY}/unscanned"))
     _DeclaredContainer("unmanaged-image", _spec(imageRepository=f"{REGISTRY}/elsewhere"))
@@ -130,6 +132,8 @@ EXPECTED: Final[dict[str, set[str]]] = {
     "ecs-read-only-root-filesystem": {"no-spec", "writable-root"},
     "ecs-non-root-user": {"no-spec", "root-user", "image-user"},
     "ecs-no-plaintext-secrets": {"no-spec", "plain-secrets"},
+    "ecs-no-added-capabilities": {"no-spec", "sys-admin"},
+    "ecs-container-logging": {"no-spec", "no-logs"},
     "log-group-retention": {"ecs-creates-group"},
     "ecr-images-from-scanned-repositories": {"hub-image", "unscanned-image", "unmanaged-image"},
 }

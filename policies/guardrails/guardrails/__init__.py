@@ -11,7 +11,24 @@ from typing import Final
 
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
 
-from . import ecr, ecs, elasticache, load_balancing, logs, network, rds, tagging, topology, waf
+from . import (
+    ec2,
+    ecr,
+    ecs,
+    elasticache,
+    iam,
+    kms,
+    load_balancing,
+    logs,
+    network,
+    rds,
+    resource_policies,
+    s3,
+    secrets,
+    tagging,
+    topology,
+    waf,
+)
 
 PACK_NAME: Final = "container-platform-guardrails"
 
@@ -30,6 +47,12 @@ def all_policies() -> list[Policy]:
         *elasticache.policies(),
         *rds.policies(),
         *network.policies(),
+        *ec2.policies(),
+        *iam.policies(),
+        *resource_policies.policies(),
+        *s3.policies(),
+        *kms.policies(),
+        *secrets.policies(),
         *tagging.policies(),
     ]
 

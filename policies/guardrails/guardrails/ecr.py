@@ -29,6 +29,11 @@ ECR_IMAGE: Final = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/"
     r"(?P<repository>[a-z0-9][a-z0-9._/-]*?)(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?$"
 )
+# A trusted registry (every repository in it) or repository (exact, or a namespace ending in /*) that
+# another stack of the platform owns and scans, e.g. a central registry account.
+TRUSTED_REPOSITORY: Final = (
+    r"^\d{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?(/[a-z0-9][a-z0-9._/-]*?(/\*)?)?$"
+)
 SCANNING_FREQUENCIES: Final = {
     # ENHANCED scanning (Amazon Inspector) supports both; BASIC scanning only scans on push.
     "ENHANCED": ("SCAN_ON_PUSH", "CONTINUOUS_SCAN"),
@@ -110,13 +115,14 @@ def _images_from_scanned_repositories(view: StackView, report: Report, config: M
     registry, enhanced = registry_scanning(view)
     repositories = view.of_type(t.ECR_REPOSITORY)
     allowed = [str(p) for p in as_list(config.get("allowedImages"))]
+    trusted = [str(p) for p in as_list(config.get("trustedRepositories"))]
     # Task definitions (containerDefinitions: unknown at preview while the image digest is) and Fargate
     # service components (their declared containerSpec names the repository: known at preview).
     for task in view.of_type(*t.CONTAINER_TYPES):
         with view.reading(task):
             for container in containers(task):
                 image = str(container.get("image") or container.get("imageRepository") or "")
-                problem = _image_problem(image, task, repositories, registry, enhanced, allowed)
+                problem = _image_problem(image, task, repositories, registry, enhanced, allowed, trusted)
                 if problem:
                     report(f"Container '{container.get('name')}' image {image!r}: {problem}.", task.urn)
 
@@ -128,6 +134,7 @@ def _image_problem(
     registry: Sequence[RegistryRule],
     enhanced: bool,
     allowed: Sequence[str],
+    trusted: Sequence[str],
 ) -> str | None:
     if any(fnmatch.fnmatchcase(image, pattern) for pattern in allowed):
         return None
@@ -141,9 +148,31 @@ def _image_problem(
         linked = {d.urn for d in depends_on(task, "containerDefinitions")}
         candidates = [r for r in repositories if r.urn in linked]
     if not candidates:
-        return f"repository {name!r} is not managed in this stack, so its scanning cannot be verified"
+        host = image.split("/", 1)[0]
+        if any(trusted_covers(entry, host, name) for entry in trusted):
+            return None
+        return (
+            f"repository {name!r} is not managed in this stack, so its scanning cannot be verified (if another "
+            "stack owns and scans it, list it or its registry in this policy's trustedRepositories)"
+        )
     gaps = [gap for r in candidates if (gap := scanning_gap(r, registry, enhanced))]
     return f"repository {name!r} is not scanned ({gaps[0]})" if len(gaps) == len(candidates) else None
+
+
+def trusted_covers(entry: str, host: str, repository: str) -> bool:
+    """Whether a ``trustedRepositories`` entry covers ``<host>/<repository>``: the registry alone (every
+    repository), the exact repository, or a namespace ``<registry>/<prefix>/*``. Malformed entries cover
+    nothing (the schema's pattern rejects them when the CLI loads the config)."""
+    if re.match(TRUSTED_REPOSITORY, entry) is None:
+        return False
+    registry, _, path = entry.partition("/")
+    if registry != host:
+        return False
+    if not path:
+        return True
+    if path.endswith("/*"):
+        return repository.startswith(path[:-1])
+    return repository == path
 
 
 def _immutable_tags(args: ResourceValidationArgs, report: Report) -> None:
@@ -224,7 +253,15 @@ def policies() -> Sequence[ResourceValidationPolicy | StackValidationPolicy]:
                         "items": {"type": "string"},
                         "default": [],
                         "description": "Glob patterns of images scanned elsewhere (e.g. a shared registry).",
-                    }
+                    },
+                    "trustedRepositories": {
+                        "type": "array",
+                        "items": {"type": "string", "pattern": TRUSTED_REPOSITORY},
+                        "default": [],
+                        "description": "ECR registries (<account>.dkr.ecr.<region>.amazonaws.com) or repositories "
+                        "(<registry>/<name>, or <registry>/<namespace>/*) that another stack of the platform owns "
+                        "and scans (a central registry); their images pass. Default: none.",
+                    },
                 }
             ),
         ),

@@ -9,6 +9,7 @@ from typing import Any, Final
 from platform_contracts.fargate_service import is_secret_name, is_secret_value
 from pulumi_policy import (
     EnforcementLevel,
+    PolicyConfigSchema,
     PolicyResource,
     ResourceValidationArgs,
     ResourceValidationPolicy,
@@ -163,6 +164,84 @@ def _no_plaintext_secrets(args: ResourceValidationArgs, report: Report) -> None:
                 )
 
 
+def _no_added_capabilities(args: ResourceValidationArgs, report: Report) -> None:
+    allowed = {str(c).upper() for c in as_list(args.get_config().get("allowedCapabilities"))}
+    for container in containers(args, report):
+        name = _container_name(container)
+        linux = as_mapping(container.get("linuxParameters"))
+        added = [str(c).upper() for c in as_list(as_mapping(linux.get("capabilities")).get("add"))]
+        if extra := [c for c in added if c.removeprefix("CAP_") not in allowed and c not in allowed]:
+            report(
+                f"Container '{name}' adds Linux capabilities {extra}"
+                + (
+                    " (SYS_ADMIN is close to root on the host)"
+                    if any("SYS_ADMIN" in c or c == "ALL" for c in extra)
+                    else ""
+                )
+                + "; run with Docker's default set, or drop more."
+            )
+        if as_list(linux.get("devices")):
+            report(f"Container '{name}' maps host devices (linuxParameters.devices) into the container.")
+        unconfined = [o for o in as_list(container.get("dockerSecurityOptions")) if "unconfined" in str(o)]
+        if unconfined:
+            report(f"Container '{name}' turns off kernel confinement: dockerSecurityOptions {unconfined}.")
+
+
+HOST_NAMESPACES: Final = {"networkMode": "network", "pidMode": "process", "ipcMode": "IPC"}
+
+
+def _no_host_namespaces(args: ResourceValidationArgs, report: Report) -> None:
+    for key, what in HOST_NAMESPACES.items():
+        if args.props.get(key) == "host":
+            report(
+                f"{key}='host': containers share the host's {what} namespace (they see and reach the host's {what})."
+            )
+    for volume in iter_mappings(args.props.get("volumes")):
+        if is_set(volume, "hostPath"):
+            report(
+                f"Volume {volume.get('name')!r} mounts host path {volume['hostPath']!r} (e.g. the Docker socket gives "
+                "control of the host); use an EFS or a task-local volume."
+            )
+
+
+def _container_logging(args: ResourceValidationArgs, report: Report) -> None:
+    for container in containers(args, report):
+        log = as_mapping(container.get("logConfiguration"))
+        if not log.get("logDriver"):
+            report(f"Container '{_container_name(container)}' has no logConfiguration: its output is lost.")
+
+
+def _efs_transit_encryption(args: ResourceValidationArgs, report: Report) -> None:
+    for volume in iter_mappings(args.props.get("volumes")):
+        efs = as_mapping(volume.get("efsVolumeConfiguration"))
+        if efs and efs.get("transitEncryption") != "ENABLED":
+            report(f"EFS volume {volume.get('name')!r} is mounted without transitEncryption=ENABLED.")
+
+
+def _exec_logging(args: ResourceValidationArgs, report: Report) -> None:
+    exec_config = as_mapping(as_mapping(args.props.get("configuration")).get("executeCommandConfiguration"))
+    if not exec_config:
+        report(
+            "No configuration.executeCommandConfiguration: ECS Exec sessions are neither encrypted with your key "
+            "nor logged; set kmsKeyId and logging (OVERRIDE to a log group, or DEFAULT)."
+        )
+        return
+    if exec_config.get("logging") == "NONE":
+        report("executeCommandConfiguration.logging='NONE': commands run in containers leave no record.")
+    if not is_set(exec_config, "kmsKeyId"):
+        report("executeCommandConfiguration.kmsKeyId is not set: exec session data is not encrypted with your key.")
+
+
+def _fargate_platform(args: ResourceValidationArgs, report: Report) -> None:
+    version = args.props.get("platformVersion")
+    fargate = args.props.get("launchType") == "FARGATE" or any(
+        str(s.get("capacityProvider", "")).startswith("FARGATE")
+        for s in iter_mappings(args.props.get("capacityProviderStrategies"))
+    )
+    if fargate and isinstance(version, str) and version != "LATEST":
+        report(f"platformVersion={version!r} pins an older Fargate platform (kernel and runtime fixes); use LATEST.")
+
+
 def _no_public_ip(args: ResourceValidationArgs, report: Report) -> None:
     network = as_mapping(args.props.get("networkConfiguration"))
     if network.get("assignPublicIp") is True:
@@ -272,6 +351,73 @@ def policies() -> Sequence[ResourceValidationPolicy | StackValidationPolicy]:
             enforcement=advisory,
             severity=Severity.HIGH,
             remediation="Move the variable to `secrets` with valueFrom a Secrets Manager secret or SSM parameter.",
+        ),
+        resource_policy(
+            name="ecs-no-added-capabilities",
+            description="ECS containers add no Linux capabilities, map no host devices and keep kernel confinement.",
+            types=t.CONTAINER_TYPES,
+            check=_no_added_capabilities,
+            enforcement=advisory,
+            severity=Severity.HIGH,
+            remediation="Remove linuxParameters.capabilities.add (SYS_ADMIN, NET_ADMIN, ALL, ...), "
+            "linuxParameters.devices and 'unconfined' dockerSecurityOptions.",
+            config_schema=PolicyConfigSchema(
+                properties={
+                    "allowedCapabilities": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "default": [],
+                        "description": "Capabilities a container may add (e.g. SYS_PTRACE for a profiler sidecar).",
+                    }
+                }
+            ),
+        ),
+        resource_policy(
+            name="ecs-no-host-namespaces",
+            description="ECS task definitions share no host namespace (network, PID, IPC) and mount no host path.",
+            types=[t.ECS_TASK_DEFINITION],
+            check=_no_host_namespaces,
+            enforcement=advisory,
+            severity=Severity.HIGH,
+            remediation="networkMode='awsvpc', no pidMode/ipcMode 'host', no volumes with hostPath.",
+        ),
+        resource_policy(
+            name="ecs-container-logging",
+            description="Every ECS container has a log configuration.",
+            types=t.CONTAINER_TYPES,
+            check=_container_logging,
+            enforcement=advisory,
+            severity=Severity.MEDIUM,
+            remediation="logConfiguration={logDriver: 'awslogs', options: {awslogs-group, awslogs-region, "
+            "awslogs-stream-prefix}} with a log group the program creates.",
+        ),
+        resource_policy(
+            name="ecs-efs-transit-encryption",
+            description="EFS volumes of ECS tasks are mounted with encryption in transit.",
+            types=[t.ECS_TASK_DEFINITION],
+            check=_efs_transit_encryption,
+            enforcement=advisory,
+            severity=Severity.MEDIUM,
+            remediation="efsVolumeConfiguration={transitEncryption: 'ENABLED', ...}",
+        ),
+        resource_policy(
+            name="ecs-exec-logging",
+            description="ECS clusters encrypt ECS Exec sessions with a KMS key and log them.",
+            types=[t.ECS_CLUSTER],
+            check=_exec_logging,
+            enforcement=advisory,
+            severity=Severity.MEDIUM,
+            remediation="configuration={executeCommandConfiguration: {kmsKeyId, logging: 'OVERRIDE', "
+            "logConfiguration: {cloudWatchLogGroupName, cloudWatchEncryptionEnabled: true}}}",
+        ),
+        resource_policy(
+            name="ecs-fargate-platform-version",
+            description="Fargate services run on the LATEST platform version.",
+            types=[t.ECS_SERVICE],
+            check=_fargate_platform,
+            enforcement=advisory,
+            severity=Severity.LOW,
+            remediation="platformVersion='LATEST' (or leave it unset).",
         ),
         resource_policy(
             name="ecs-no-public-ip",

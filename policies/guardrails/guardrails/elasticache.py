@@ -1,4 +1,5 @@
-"""ElastiCache: encrypted in transit and at rest, authenticated, highly available, recoverable."""
+"""ElastiCache: encrypted in transit and at rest (with a customer-managed key), authenticated, highly
+available, recoverable, patched, in its own subnets."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pulumi_policy import (
 )
 
 from . import resource_types as t
-from .props import as_list, is_set, number
+from .props import UnknownValueError, as_list, is_set, number
 from .rules import Report, resource_policy
 
 MAX_SNAPSHOT_RETENTION_DAYS: Final = 35
@@ -94,6 +95,39 @@ def _snapshot_retention(args: ResourceValidationArgs, report: Report) -> None:
         )
 
 
+def _customer_managed_key(args: ResourceValidationArgs, report: Report) -> None:
+    encrypted = _kind(args) == "group" and args.props.get("atRestEncryptionEnabled") is True
+    if encrypted and not is_set(args.props, "kmsKeyId"):
+        report(
+            "kmsKeyId is not set: data at rest (and snapshots) use the AWS-owned ElastiCache key; name a "
+            "customer-managed key so its policy and CloudTrail govern who reads the data."
+        )
+
+
+def _auto_minor_upgrade(args: ResourceValidationArgs, report: Report) -> None:
+    if _kind(args) is None:
+        return
+    if args.props.get("autoMinorVersionUpgrade") in (False, "false"):
+        report("autoMinorVersionUpgrade=false: engine security patches are not applied in the maintenance window.")
+
+
+def _known(props: Mapping[str, Any], key: str) -> Any:
+    """The value, or None while it is only known after the update (a subnet group's generated name)."""
+    try:
+        return props[key]
+    except UnknownValueError:
+        return None
+
+
+def _subnet_group(args: ResourceValidationArgs, report: Report) -> None:
+    if _kind(args) is None:
+        return
+    if not is_set(args.props, "subnetGroupName"):
+        report("subnetGroupName is not set: the cache lands in the default subnet group (the default VPC's subnets).")
+    elif _known(args.props, "subnetGroupName") == "default":
+        report("subnetGroupName='default' places the cache in the default VPC's subnets; use isolated subnets.")
+
+
 def policies() -> Sequence[ResourceValidationPolicy]:
     advisory = EnforcementLevel.ADVISORY
     types = [t.ELASTICACHE_REPLICATION_GROUP, t.ELASTICACHE_CLUSTER]
@@ -143,5 +177,32 @@ def policies() -> Sequence[ResourceValidationPolicy]:
             enforcement=advisory,
             severity=Severity.LOW,
             remediation="snapshotRetentionLimit between 1 and 35 days.",
+        ),
+        resource_policy(
+            name="elasticache-cmk",
+            description="ElastiCache replication groups encrypt at rest with a customer-managed KMS key.",
+            types=types,
+            check=_customer_managed_key,
+            enforcement=advisory,
+            severity=Severity.MEDIUM,
+            remediation="kmsKeyId=<customer-managed key ARN> (set at creation: changing it replaces the group).",
+        ),
+        resource_policy(
+            name="elasticache-auto-minor-upgrade",
+            description="ElastiCache applies minor engine upgrades automatically.",
+            types=types,
+            check=_auto_minor_upgrade,
+            enforcement=advisory,
+            severity=Severity.LOW,
+            remediation="autoMinorVersionUpgrade=true (the default).",
+        ),
+        resource_policy(
+            name="elasticache-subnet-group",
+            description="ElastiCache runs in a subnet group of its own, not the default one.",
+            types=types,
+            check=_subnet_group,
+            enforcement=advisory,
+            severity=Severity.MEDIUM,
+            remediation="An aws.elasticache.SubnetGroup of isolated subnets, passed as subnetGroupName.",
         ),
     ]

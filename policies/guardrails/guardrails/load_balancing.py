@@ -202,6 +202,12 @@ def _access_logs(args: ResourceValidationArgs, report: Report) -> None:
         report("accessLogs are off (config key albAccessLogs): set accessLogs={bucket: <S3 bucket>, enabled: true}.")
 
 
+def _desync_mitigation(args: ResourceValidationArgs, report: Report) -> None:
+    mode = args.props.get("desyncMitigationMode", "defensive")
+    if _application_only(args) and mode not in ("defensive", "strictest"):
+        report(f"desyncMitigationMode={mode!r} forwards ambiguous requests (HTTP desync); use defensive or strictest.")
+
+
 def _cross_zone(args: ResourceValidationArgs, report: Report) -> None:
     family = family_of_load_balancer(args.props)
     if family != "application" and args.props.get("enableCrossZoneLoadBalancing") is not True:
@@ -283,6 +289,15 @@ def policies() -> Sequence[ResourceValidationPolicy | StackValidationPolicy]:
             enforcement=advisory,
             severity=Severity.MEDIUM,
             remediation="accessLogs={bucket: <bucket with the ELB log delivery policy>, enabled: true}",
+        ),
+        resource_policy(
+            name="alb-desync-mitigation",
+            description="ALBs mitigate HTTP desync (defensive or strictest mode).",
+            types=t.LOAD_BALANCERS,
+            check=_desync_mitigation,
+            enforcement=advisory,
+            severity=Severity.MEDIUM,
+            remediation="desyncMitigationMode='defensive' (the default) or 'strictest'.",
         ),
         resource_policy(
             name="nlb-gwlb-cross-zone",

@@ -1,4 +1,4 @@
-"""CloudWatch Logs: every log group expires its events."""
+"""CloudWatch Logs: every log group expires its events and is encrypted with a customer-managed key."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pulumi_policy import (
 
 from . import resource_types as t
 from .ecs import containers
-from .props import as_mapping, number
+from .props import as_mapping, is_set, number
 from .rules import Report, resource_policy
 
 # PutRetentionPolicy accepts exactly these (botocore's logs service model).
@@ -45,6 +45,14 @@ def _retention(args: ResourceValidationArgs, report: Report) -> None:
             )
 
 
+def _kms(args: ResourceValidationArgs, report: Report) -> None:
+    if not is_set(args.props, "kmsKeyId"):
+        report(
+            "kmsKeyId is not set: events are encrypted with a CloudWatch Logs service key that no key policy of "
+            "yours governs; name a customer-managed key (its policy scoped by kms:EncryptionContext:aws:logs:arn)."
+        )
+
+
 def policies() -> Sequence[ResourceValidationPolicy]:
     return [
         resource_policy(
@@ -55,5 +63,15 @@ def policies() -> Sequence[ResourceValidationPolicy]:
             enforcement=EnforcementLevel.ADVISORY,
             severity=Severity.LOW,
             remediation="retentionInDays from the stack's logRetentionDays setting.",
+        ),
+        resource_policy(
+            name="log-group-kms",
+            description="CloudWatch log groups are encrypted with a customer-managed KMS key.",
+            types=[t.LOG_GROUP],
+            check=_kms,
+            enforcement=EnforcementLevel.ADVISORY,
+            severity=Severity.MEDIUM,
+            remediation="kmsKeyId=<key ARN>; the key policy allows logs.<region>.amazonaws.com with "
+            "kms:EncryptionContext:aws:logs:arn matching the group's ARN.",
         ),
     ]

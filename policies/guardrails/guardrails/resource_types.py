@@ -56,3 +56,51 @@ SECURITY_GROUP_INGRESS_RULE: Final = "aws:vpc/securityGroupIngressRule:SecurityG
 LOG_GROUP: Final = "aws:cloudwatch/logGroup:LogGroup"
 
 IAM_ROLE: Final = "aws:iam/role:Role"
+IAM_POLICY: Final = "aws:iam/policy:Policy"
+IAM_ROLE_POLICY: Final = "aws:iam/rolePolicy:RolePolicy"
+IAM_USER_POLICY: Final = "aws:iam/userPolicy:UserPolicy"
+IAM_GROUP_POLICY: Final = "aws:iam/groupPolicy:GroupPolicy"
+IAM_ROLE_POLICY_ATTACHMENT: Final = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+IAM_POLICY_ATTACHMENT: Final = "aws:iam/policyAttachment:PolicyAttachment"
+IAM_USER_POLICY_ATTACHMENT: Final = "aws:iam/userPolicyAttachment:UserPolicyAttachment"
+IAM_GROUP_POLICY_ATTACHMENT: Final = "aws:iam/groupPolicyAttachment:GroupPolicyAttachment"
+
+S3_BUCKET: Final = "aws:s3/bucket:Bucket"
+S3_BUCKET_V2: Final = "aws:s3/bucketV2:BucketV2"
+S3_BUCKETS: Final = frozenset({S3_BUCKET, S3_BUCKET_V2})
+S3_BUCKET_POLICY: Final = "aws:s3/bucketPolicy:BucketPolicy"
+S3_PUBLIC_ACCESS_BLOCK: Final = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+S3_BUCKET_ACL: Final = "aws:s3/bucketAcl:BucketAcl"
+S3_BUCKET_ACL_V2: Final = "aws:s3/bucketAclV2:BucketAclV2"
+S3_OWNERSHIP_CONTROLS: Final = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
+S3_ENCRYPTION: Final = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+S3_ENCRYPTION_V2: Final = "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2"
+
+ECR_REPOSITORY_POLICY: Final = "aws:ecr/repositoryPolicy:RepositoryPolicy"
+ECR_REGISTRY_POLICY: Final = "aws:ecr/registryPolicy:RegistryPolicy"
+
+KMS_KEY: Final = "aws:kms/key:Key"
+KMS_KEY_POLICY: Final = "aws:kms/keyPolicy:KeyPolicy"
+KMS_REPLICA_KEY: Final = "aws:kms/replicaKey:ReplicaKey"
+
+# Type tokens, not secrets.
+SECRET: Final = "aws:secretsmanager/secret:Secret"  # noqa: S105
+SECRET_POLICY: Final = "aws:secretsmanager/secretPolicy:SecretPolicy"  # noqa: S105
+SECRET_ROTATION: Final = "aws:secretsmanager/secretRotation:SecretRotation"  # noqa: S105
+
+SNS_TOPIC: Final = "aws:sns/topic:Topic"
+SNS_TOPIC_POLICY: Final = "aws:sns/topicPolicy:TopicPolicy"
+SQS_QUEUE: Final = "aws:sqs/queue:Queue"
+SQS_QUEUE_POLICY: Final = "aws:sqs/queuePolicy:QueuePolicy"
+LAMBDA_PERMISSION: Final = "aws:lambda/permission:Permission"
+
+RDS_PARAMETER_GROUP: Final = "aws:rds/parameterGroup:ParameterGroup"
+
+VPC: Final = "aws:ec2/vpc:Vpc"
+DEFAULT_SECURITY_GROUP: Final = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
+FLOW_LOG: Final = "aws:ec2/flowLog:FlowLog"
+SUBNET: Final = "aws:ec2/subnet:Subnet"
+SECURITY_GROUP_EGRESS_RULE: Final = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+LAUNCH_TEMPLATE: Final = "aws:ec2/launchTemplate:LaunchTemplate"
+EC2_INSTANCE: Final = "aws:ec2/instance:Instance"
+EBS_VOLUME: Final = "aws:ebs/volume:Volume"

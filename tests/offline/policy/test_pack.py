@@ -9,6 +9,7 @@ import pytest
 
 from offline.policy.pack import PolicyPackProcess, pack_python
 from policies.guardrails.guardrails import all_policies
+from tests.policies.support import PACK_VERSION
 
 
 def test_pack_runs_as_its_own_process_and_is_always_terminated() -> None:
@@ -16,7 +17,7 @@ def test_pack_runs_as_its_own_process_and_is_always_terminated() -> None:
     with pack:
         assert pack.running
         name, version, policies = pack.info()
-        assert (name, version) == ("container-platform-guardrails", "1.0.0")  # version from PulumiPolicy.yaml
+        assert (name, version) == ("container-platform-guardrails", PACK_VERSION)  # PulumiPolicy.yaml's, as the CLI
         # The process serves exactly the policies the package defines (a policy lost in registration
         # would silently stop biting); docs/policies.md is checked against the same list.
         assert sorted(policies) == sorted(p.name for p in all_policies())
