@@ -17,6 +17,8 @@ def test_defaults_match_the_infrastructure_contract() -> None:
     assert settings.cache_strategy == "cache-aside"
     assert settings.keepalive_timeout_seconds == 75
     assert settings.run_migrations is False
+    assert settings.cache_backend == "redis"
+    assert (settings.memcached_port, settings.memcached_tls, settings.memcached_autodiscovery) == (11211, False, False)
 
 
 def test_reads_the_process_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -48,6 +50,20 @@ def test_reads_the_process_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         ),
         ({"CACHE_KEY_PREFIX": "a{b}"}, "CACHE_KEY_PREFIX='a{b}' is invalid"),
         ({"REDIS_CLUSTER_MODE": "true", "REDIS_DB": "2"}, "REDIS_DB=2 is refused with REDIS_CLUSTER_MODE=true"),
+        (
+            {"CACHE_BACKEND": "valkey"},
+            "CACHE_BACKEND='valkey' is not allowed (allowed values: 'redis' or 'memcached')",
+        ),
+        (
+            {"CACHE_BACKEND": "memcached", "CACHE_STRATEGY": "write-through"},
+            "CACHE_STRATEGY='write-through' is refused with CACHE_BACKEND='memcached' (allowed: 'cache-aside', "
+            "'read-through'",
+        ),
+        (
+            {"CACHE_BACKEND": "memcached", "REDIS_AUTH_TOKEN": "a-real-token-of-32-characters-xx"},
+            "REDIS_AUTH_TOKEN is refused with CACHE_BACKEND='memcached'",
+        ),
+        ({"MEMCACHED_TLS": "sometimes"}, "MEMCACHED_TLS='sometimes' is invalid: Input should be a valid boolean"),
     ],
 )
 def test_bad_values_fail_naming_variable_value_and_allowed(env: dict[str, str], expected: str) -> None:

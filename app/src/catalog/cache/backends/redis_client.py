@@ -9,17 +9,17 @@ from redis.asyncio.connection import Connection, SSLConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from catalog.credentials import Credentials, SettingsCredentials
 from catalog.settings import Settings
 
 RedisClient = Redis | RedisCluster
 """Either client; the cache layer uses only commands both have."""
 
 
-def _common_kwargs(settings: Settings) -> dict[str, Any]:
-    password = settings.redis_auth_token.get_secret_value() if settings.redis_auth_token else None
+def _common_kwargs(settings: Settings, credentials: Credentials) -> dict[str, Any]:
     return {
-        "username": settings.redis_username,
-        "password": password,
+        # Asked on every (re)connect, so a provider of short-lived tokens needs no other change.
+        "credential_provider": credentials.redis_credentials(),
         "socket_timeout": settings.redis_timeout_seconds,
         "socket_connect_timeout": settings.redis_connect_timeout_seconds,
         "socket_keepalive": True,
@@ -39,9 +39,9 @@ def _tls_kwargs(settings: Settings) -> dict[str, Any]:
     }
 
 
-def build_redis_client(settings: Settings) -> RedisClient:
+def build_redis_client(settings: Settings, credentials: Credentials | None = None) -> RedisClient:
     """A client that connects lazily, so the service starts (and fails open) while Redis is down."""
-    common = _common_kwargs(settings)
+    common = _common_kwargs(settings, credentials or SettingsCredentials(settings))
     if settings.redis_cluster_mode:
         tls = {"ssl": True, **_tls_kwargs(settings)} if settings.redis_tls else {}
         # RedisCluster's per-node pool raises MaxConnectionsError when exhausted; the cache layer

@@ -169,7 +169,8 @@ async def test_ops_invalidate_warm_and_stats(svc: AppUnderTest) -> None:
     assert stats["breaker"] == "closed"
     assert stats["counters"]["hits"] >= 4
     assert stats["database_queries"] == svc.queries
-    assert stats["redis"]["redis_version"]
+    assert stats["backend"] == "redis"
+    assert stats["server"]["redis_version"]
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,184 @@
+"""The cache layer the strategies use: single flight in front of the remote tier, fills under leases.
+
+The seams: `remote` is the one remote tier today (Redis or Memcached); a near cache in this
+process would sit between the strategies and it with the same read and invalidate calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any
+
+from catalog.cache.codec import Entry
+from catalog.cache.flights import Flights
+from catalog.cache.keys import KeySpace
+from catalog.cache.remote import RemoteCache
+from catalog.cache.resilience import CacheUnavailableError, CircuitBreaker
+from catalog.metrics import Metrics
+
+Loader = Callable[[], Awaitable[Entry]]
+"""Reads one entry from the database (counted by the repository)."""
+
+
+class CacheLayer:
+    """Reads: one database load per key per process, stored under a lease; writes: invalidate or put."""
+
+    def __init__(self, remote: RemoteCache) -> None:
+        self.remote = remote
+        self.flights = Flights()
+
+    @property
+    def keys(self) -> KeySpace:
+        """The key space (the one home of key formats)."""
+        return self.remote.keys
+
+    @property
+    def breaker(self) -> CircuitBreaker:
+        """The remote cache's circuit breaker."""
+        return self.remote.breaker
+
+    @property
+    def counters(self) -> Counter[str]:
+        """Plain counts for /ops/cache/stats and tests (Prometheus has the same, labelled)."""
+        return self.remote.counters
+
+    @property
+    def metrics(self) -> Metrics:
+        """The app's metrics."""
+        return self.remote.metrics
+
+    @property
+    def backend_name(self) -> str:
+        """`redis` or `memcached`."""
+        return self.remote.backend.name
+
+    # ---------------------------------------------------------------- reads
+
+    async def lookup(self, key: str, entity: str) -> Entry | None:
+        """The entry at `key`, or None on a miss; raises `CacheUnavailableError` when the cache is unusable."""
+        return await self.remote.lookup(key, entity)
+
+    async def get_or_load(self, key: str, entity: str, load: Loader) -> Entry:
+        """Read-through: the cached entry, else `load_on_miss`; `load_uncached` when the cache is unusable."""
+        try:
+            entry = await self.lookup(key, entity)
+        except CacheUnavailableError:
+            return await self.load_uncached(key, entity, load)
+        if entry is not None:
+            return entry
+        return await self.load_on_miss(key, entity, load)
+
+    async def load_on_miss(self, key: str, entity: str, load: Loader) -> Entry:
+        """After a miss: one database read per key per process, stored under a lease."""
+        return await self._flight(key, entity, load, use_cache=True)
+
+    async def load_uncached(self, key: str, entity: str, load: Loader) -> Entry:
+        """The cache is unusable: read the database (still one read per key per process) and store nothing."""
+        self.counters["bypassed"] += 1
+        self.metrics.cache_bypassed.labels(entity).inc()
+        return await self._flight(key, entity, load, use_cache=False)
+
+    async def _flight(self, key: str, entity: str, load: Loader, *, use_cache: bool) -> Entry:
+        task = self.flights.join(key)
+        if task is None:
+            self.counters["misses"] += 1
+            self.metrics.cache_misses.labels(entity).inc()
+            task = self.flights.start(key, lambda: self._load_and_fill(key, load, use_cache=use_cache))
+        else:
+            self.counters["coalesced"] += 1
+            self.metrics.cache_coalesced.labels(entity).inc()
+        # shield: a caller that goes away must not cancel the read the others are waiting for.
+        return await asyncio.shield(task)
+
+    async def _load_and_fill(self, key: str, load: Loader, *, use_cache: bool) -> Entry:
+        lease = None
+        if use_cache:
+            try:
+                lease, entry = await self.remote.acquire_lease(key)
+            except CacheUnavailableError:
+                lease, entry = None, None
+            if entry is not None:
+                return entry
+        try:
+            entry = await load()
+        except BaseException:
+            if lease is not None:
+                await self.remote.release(key, lease)
+            raise
+        if lease is not None:
+            await self.remote.fill(key, lease, entry)
+        return entry
+
+    async def generation(self, scope: str) -> str | None:
+        """The current generation of a list scope, or None when the cache is unusable."""
+        return await self.remote.generation(scope)
+
+    # ---------------------------------------------------------------- writes
+
+    async def invalidate(self, logical_keys: Iterable[str]) -> int:
+        """Delete entries and their leases; queued while the cache is unusable."""
+        return await self.remote.invalidate(logical_keys)
+
+    async def put(self, logical: str, entry: Entry) -> bool:
+        """Write-through: store `entry` unless the cache holds a newer version."""
+        return await self.remote.put(logical, entry)
+
+    async def invalidate_prefix(self, logical_prefix: str) -> int:
+        """Remove every key under a logical prefix; raises `CacheUnavailableError` (queued) without the cache."""
+        return await self.remote.invalidate_prefix(logical_prefix)
+
+    async def warm(self, logical_keys: Sequence[str], load: Callable[[list[str]], Awaitable[dict[str, Entry]]]) -> int:
+        """Take leases on the keys, read them with one `load` call, store them; return how many were stored.
+
+        Leases come first so a write that commits during the read cancels that key's fill, exactly
+        as for a normal miss. Keys another task is filling right now are skipped.
+        """
+        remote = self.remote
+        leases = {}
+        for logical in dict.fromkeys(logical_keys):
+            try:
+                lease = await remote.acquire_lease_once(self.keys.entry(logical))
+            except CacheUnavailableError:
+                break
+            if lease is not None:
+                leases[logical] = lease
+        if not leases:
+            return 0
+        try:
+            entries = await load(list(leases))
+        except BaseException:
+            for logical, lease in leases.items():
+                await remote.release(self.keys.entry(logical), lease)
+            raise
+        stored = 0
+        for logical, lease in leases.items():
+            entry = entries.get(logical)
+            key = self.keys.entry(logical)
+            if entry is None:
+                await remote.release(key, lease)
+            elif await remote.fill(key, lease, entry):
+                stored += 1
+        return stored
+
+    # ---------------------------------------------------------------- ops
+
+    async def ping(self) -> bool:
+        """True when the cache answers now; False while the breaker is open."""
+        return await self.remote.ping()
+
+    @property
+    def pending_invalidations(self) -> int:
+        """Invalidations waiting for the cache."""
+        return self.remote.pending_invalidations
+
+    async def server_info(self) -> dict[str, Any] | None:
+        """Server statistics, or None when the cache is unusable."""
+        return await self.remote.server_info()
+
+    async def close(self) -> None:
+        """Stop background work, cancel loads in flight, close the connections."""
+        self.remote.recovery.cancel()
+        self.flights.cancel_all()
+        await self.remote.close()
