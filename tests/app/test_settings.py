@@ -115,7 +115,8 @@ def test_server_keeps_connections_longer_than_the_alb_and_stops_within_ecs_timeo
     settings = load_settings({"PORT": "9090"})
     config = server_config(settings, create_app(settings))
     assert config.port == 9090
-    assert config.host == "0.0.0.0"  # noqa: S104 - the container default
+    assert config.host == "127.0.0.1"  # outside a container: not on the LAN (the image sets HOST=0.0.0.0)
+    assert server_config(load_settings({"HOST": "0.0.0.0"}), create_app(settings)).host == "0.0.0.0"  # noqa: S104
     assert config.timeout_keep_alive == 75 > ALB_IDLE_TIMEOUT_SECONDS
     assert config.timeout_graceful_shutdown is not None
     assert config.timeout_graceful_shutdown < 30  # ECS stopTimeout on Fargate

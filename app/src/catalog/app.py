@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from catalog import __version__
+from catalog.access import RequestContextMiddleware
 from catalog.cache import RedisClient
 from catalog.credentials import Credentials
 from catalog.errors import ServiceError
@@ -106,4 +107,5 @@ def create_app(
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
     app.add_middleware(HttpMetricsMiddleware, metrics=metrics)
+    app.add_middleware(RequestContextMiddleware, access_log=settings.access_log)
     return app

@@ -58,13 +58,15 @@ class Settings(BaseSettings):
 
     app_env: AppEnv = "dev"
     """dev allows empty or placeholder secrets; staging and prod refuse them."""
-    host: str = "0.0.0.0"  # noqa: S104 - a container listens on its task ENI; the security group limits who reaches it
+    host: str = "127.0.0.1"
+    """Loopback outside a container, so the unauthenticated /ops routes are not on the LAN; the image sets
+    HOST=0.0.0.0 (a task listens on its ENI, and the security group limits who reaches it)."""
     port: int = Field(default=8080, ge=1, le=65535)
     service_role: ServiceRole = "all"
     """Which routers to mount: api (`/api`), ops (`/ops`) or all; health and metrics are always mounted."""
     log_level: LogLevel = "INFO"
     access_log: bool = False
-    """Per-request access log lines (the ALB keeps access logs too)."""
+    """Per-request JSON access log lines with the cache outcome (the ALB keeps access logs too)."""
     keepalive_timeout_seconds: int = Field(default=75, gt=ALB_IDLE_TIMEOUT_SECONDS, le=3600)
     """HTTP keep-alive; longer than the ALB idle timeout (60 s) so the ALB always closes first."""
     shutdown_timeout_seconds: float = Field(default=20.0, gt=0, le=110)

@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
+from catalog.cache import outcome
 from catalog.cache.codec import Entry
 from catalog.cache.flights import Flights
 from catalog.cache.keys import KeySpace
@@ -58,7 +59,10 @@ class CacheLayer:
 
     async def lookup(self, key: str, entity: str) -> Entry | None:
         """The entry at `key`, or None on a miss; raises `CacheUnavailableError` when the cache is unusable."""
-        return await self.remote.lookup(key, entity)
+        entry = await self.remote.lookup(key, entity)
+        if entry is not None:
+            outcome.record("hit")
+        return entry
 
     async def get_or_load(self, key: str, entity: str, load: Loader) -> Entry:
         """Read-through: the cached entry, else `load_on_miss`; `load_uncached` when the cache is unusable."""
@@ -72,10 +76,12 @@ class CacheLayer:
 
     async def load_on_miss(self, key: str, entity: str, load: Loader) -> Entry:
         """After a miss: one database read per key per process, stored under a lease."""
+        outcome.record("miss")
         return await self._flight(key, entity, load, use_cache=True)
 
     async def load_uncached(self, key: str, entity: str, load: Loader) -> Entry:
         """The cache is unusable: read the database (still one read per key per process) and store nothing."""
+        outcome.record("bypass")
         self.counters["bypassed"] += 1
         self.metrics.cache_bypassed.labels(entity).inc()
         return await self._flight(key, entity, load, use_cache=False)
