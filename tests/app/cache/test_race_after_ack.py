@@ -11,7 +11,9 @@ A read issued after a write's response must see that write. Two ways it used not
   must not be dropped, or the cache is trusted again with a copy older than the acknowledged write.
 
 Every step waits for the previous one with an event (a gate in the repository or the backend),
-never with a sleep.
+never with a sleep. Commit 144f74d added these tests marked xfail(strict=True) against the code
+before the fix: all failed except write-through products in the first two (the write stores the
+row itself, so the later read hits it).
 """
 
 from __future__ import annotations
@@ -29,8 +31,6 @@ from tests.app.gates import Gate, GatedRepository
 from tests.app.helpers import AppUnderTest, new_product, running_app, wait_until
 
 STRATEGIES = ["cache-aside", "read-through", "write-through"]
-OLD_FLIGHT = "issue 19: a read after the write's acknowledgement joins a load that began before it"
-LOST_IN_REPLAY = "issue 19: recovery drops an invalidation queued during its replay and closes the breaker"
 
 
 @dataclass
@@ -64,19 +64,11 @@ async def subject(client: httpx.AsyncClient, entity: str) -> Subject:
     )
 
 
-def cases(exposed: Callable[[str, str], bool], reason: str) -> list[Any]:
-    """strategy x entity; the combinations the old code got wrong are expected to fail until fixed."""
-    params = []
-    for strategy in STRATEGIES:
-        for entity in ("product", "summary"):
-            marks = [pytest.mark.xfail(strict=True, reason=reason)] if exposed(strategy, entity) else []
-            params.append(pytest.param(strategy, entity, marks=marks, id=f"{strategy}-{entity}"))
-    return params
-
-
-def _not_write_through_product(strategy: str, entity: str) -> bool:
-    # Write-through stores the written product itself, so the later read hits it: never exposed.
-    return not (strategy == "write-through" and entity == "product")
+CASES = [
+    pytest.param(strategy, entity, id=f"{strategy}-{entity}")
+    for strategy in STRATEGIES
+    for entity in ("product", "summary")
+]
 
 
 async def joined_or_done(app: AppUnderTest, reader: asyncio.Task[httpx.Response], coalesced: int) -> None:
@@ -86,7 +78,7 @@ async def joined_or_done(app: AppUnderTest, reader: asyncio.Task[httpx.Response]
     )
 
 
-@pytest.mark.parametrize(("strategy", "entity"), cases(_not_write_through_product, OLD_FLIGHT))
+@pytest.mark.parametrize(("strategy", "entity"), CASES)
 async def test_a_read_after_the_ack_does_not_join_a_load_that_began_before_the_write(
     make_settings: SettingsFactory, strategy: str, entity: str
 ) -> None:
@@ -108,7 +100,7 @@ async def test_a_read_after_the_ack_does_not_join_a_load_that_began_before_the_w
         assert thing.value((await app.client.get(thing.url)).json()) == thing.new
 
 
-@pytest.mark.parametrize(("strategy", "entity"), cases(_not_write_through_product, OLD_FLIGHT))
+@pytest.mark.parametrize(("strategy", "entity"), CASES)
 async def test_a_refused_fill_makes_the_readers_that_joined_it_read_again(
     make_settings: SettingsFactory, strategy: str, entity: str
 ) -> None:
@@ -136,11 +128,7 @@ async def test_a_refused_fill_makes_the_readers_that_joined_it_read_again(
         assert thing.value((await task_b.client.get(thing.url)).json()) == thing.new
 
 
-def _always(strategy: str, entity: str) -> bool:
-    return True
-
-
-@pytest.mark.parametrize(("strategy", "entity"), cases(_always, LOST_IN_REPLAY))
+@pytest.mark.parametrize(("strategy", "entity"), CASES)
 async def test_an_invalidation_queued_during_replay_is_delivered_before_the_breaker_closes(
     make_settings: SettingsFactory, strategy: str, entity: str
 ) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from catalog.cache import outcome
 from catalog.cache.codec import Entry
-from catalog.cache.flights import Flights
+from catalog.cache.flights import Flights, Loaded
 from catalog.cache.keys import KeySpace
 from catalog.cache.remote import RemoteCache
 from catalog.cache.resilience import CacheUnavailableError, CircuitBreaker
@@ -87,35 +87,44 @@ class CacheLayer:
         return await self._flight(key, entity, load, use_cache=False)
 
     async def _flight(self, key: str, entity: str, load: Loader, *, use_cache: bool) -> Entry:
-        task = self.flights.join(key)
-        if task is None:
-            self.counters["misses"] += 1
-            self.metrics.cache_misses.labels(entity).inc()
-            task = self.flights.start(key, lambda: self._load_and_fill(key, load, use_cache=use_cache))
-        else:
-            self.counters["coalesced"] += 1
-            self.metrics.cache_coalesced.labels(entity).inc()
-        # shield: a caller that goes away must not cancel the read the others are waiting for.
-        return await asyncio.shield(task)
+        arrived = self.flights.now()
+        while True:
+            flight = self.flights.join(key)
+            if flight is None:
+                self.counters["misses"] += 1
+                self.metrics.cache_misses.labels(entity).inc()
+                flight = self.flights.start(key, lambda: self._load_and_fill(key, load, use_cache=use_cache))
+            else:
+                self.counters["coalesced"] += 1
+                self.metrics.cache_coalesced.labels(entity).inc()
+            # shield: a caller that goes away must not cancel the read the others are waiting for.
+            loaded = await asyncio.shield(flight.task)
+            if loaded.answers(arrived):
+                return loaded.entry
+            # Unconfirmed, and its database read began before we arrived: it may predate a write
+            # acknowledged since. A load started after our arrival always answers us, so this ends.
+            self.counters["rereads"] += 1
 
-    async def _load_and_fill(self, key: str, load: Loader, *, use_cache: bool) -> Entry:
-        lease = None
-        if use_cache:
-            try:
-                lease, entry = await self.remote.acquire_lease(key)
-            except CacheUnavailableError:
-                lease, entry = None, None
-            if entry is not None:
-                return entry
+    async def _load_and_fill(self, key: str, load: Loader, *, use_cache: bool) -> Loaded:
+        if not use_cache:
+            # Nothing can confirm a load while the cache is unusable; writes in this process detach
+            # it, and other processes' writes are the bounded-staleness case (README, "Failing open").
+            return Loaded(await load(), confirmed=True)
+        try:
+            lease, cached = await self.remote.acquire_lease(key)
+        except CacheUnavailableError:
+            lease, cached = None, None
+        if cached is not None:
+            return Loaded(cached, confirmed=True)  # another task's fill, stored under its lease
+        read_at = self.flights.now()
         try:
             entry = await load()
         except BaseException:
             if lease is not None:
                 await self.remote.release(key, lease)
             raise
-        if lease is not None:
-            await self.remote.fill(key, lease, entry)
-        return entry
+        stored = lease is not None and await self.remote.fill(key, lease, entry)
+        return Loaded(entry, confirmed=stored, read_at=read_at)
 
     async def generation(self, scope: str) -> str | None:
         """The current generation of a list scope, or None when the cache is unusable."""
@@ -123,13 +132,28 @@ class CacheLayer:
 
     # ---------------------------------------------------------------- writes
 
+    def _detach(self, logical_keys: list[str]) -> None:
+        scopes = [scope for scope in map(self.keys.scope_of, logical_keys) if scope is not None]
+        self.flights.detach(
+            [self.keys.entry(logical) for logical in logical_keys],
+            [self.keys.list_scope_keys(scope) for scope in scopes],
+        )
+
     async def invalidate(self, logical_keys: Iterable[str]) -> int:
-        """Delete entries and their leases; queued while the cache is unusable."""
-        return await self.remote.invalidate(logical_keys)
+        """Delete entries and their leases (queued while the cache is unusable); detach loads in flight."""
+        batch = list(dict.fromkeys(logical_keys))
+        try:
+            return await self.remote.invalidate(batch)
+        finally:
+            # After the delete: a load started before it lost its lease and will not be confirmed.
+            self._detach(batch)
 
     async def put(self, logical: str, entry: Entry) -> bool:
-        """Write-through: store `entry` unless the cache holds a newer version."""
-        return await self.remote.put(logical, entry)
+        """Write-through: store `entry` unless the cache holds a newer version; detach loads in flight."""
+        try:
+            return await self.remote.put(logical, entry)
+        finally:
+            self._detach([logical])
 
     async def invalidate_prefix(self, logical_prefix: str) -> int:
         """Remove every key under a logical prefix; raises `CacheUnavailableError` (queued) without the cache."""
@@ -185,6 +209,5 @@ class CacheLayer:
 
     async def close(self) -> None:
         """Stop background work, cancel loads in flight, close the connections."""
-        self.remote.recovery.cancel()
         self.flights.cancel_all()
         await self.remote.close()

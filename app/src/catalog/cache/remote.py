@@ -80,6 +80,7 @@ class RemoteCache:
             breaker,
             probe=backend.ping,
             replay=self._replay_deferred,
+            owed=lambda: len(self.deferred) > 0,
             down_errors=backend.down_errors,
             reset_seconds=breaker_reset_seconds,
             probe_timeout_seconds=probe_timeout_seconds,
@@ -256,15 +257,13 @@ class RemoteCache:
 
     async def _replay_deferred(self) -> None:
         # Invalidations that could not be delivered must land before any read trusts the cache again.
-        deferred = self.deferred
-        for prefix in sorted(deferred.prefixes):
+        keys, prefixes = self.deferred.snapshot()
+        for prefix in sorted(prefixes):
             await self.backend.delete_matching(self.keys.match(prefix), prefix)
-            deferred.prefixes.discard(prefix)
-        if deferred.keys:
-            batch = sorted(deferred.keys)
-            await self._delete_logical(batch)
-            deferred.keys.difference_update(batch)
-            self.counters["invalidations_replayed"] += len(batch)
+        if keys:
+            await self._delete_logical(sorted(keys))
+        self.deferred.delivered(keys, prefixes)
+        self.counters["invalidations_replayed"] += len(keys)
 
     # ---------------------------------------------------------------- ops
 

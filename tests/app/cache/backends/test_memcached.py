@@ -190,7 +190,14 @@ async def test_tls_with_a_verified_certificate(
     cert, key, ca = make_tls_files(tmp_path)
     server = MemcachedServer(tls=(cert, key, ca)).start()
     more_memcached.append(server)
-    env = memcached_env(server, MEMCACHED_TLS="true", MEMCACHED_TLS_CA_FILE=str(ca))
+    # Generous timeouts: TLS handshakes on a busy 2-core machine can outlast the 0.25 s default.
+    env = memcached_env(
+        server,
+        MEMCACHED_TLS="true",
+        MEMCACHED_TLS_CA_FILE=str(ca),
+        REDIS_TIMEOUT_SECONDS="2",
+        REDIS_CONNECT_TIMEOUT_SECONDS="2",
+    )
     async with running_app(make_settings(**env)) as app:
         await exercise(app)
 

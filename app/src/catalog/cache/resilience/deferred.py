@@ -1,7 +1,13 @@
-"""Invalidations that could not be delivered, kept until the cache answers again."""
+"""Invalidations that could not be delivered, kept until the cache answers again.
+
+Each key carries the sequence number of the last time it was owed. Recovery takes a snapshot,
+delivers it, and then forgets only the keys whose number did not change meanwhile: an invalidation
+owed again *during* the delivery (a write that committed after the delete was sent) stays queued.
+"""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 
 MAX_PENDING_INVALIDATIONS = 10_000
@@ -16,8 +22,9 @@ class DeferredInvalidations:
 
     def __init__(self, limit: int = MAX_PENDING_INVALIDATIONS) -> None:
         self.limit = limit
-        self.keys: set[str] = set()
-        self.prefixes: set[str] = set()
+        self.keys: dict[str, int] = {}
+        self.prefixes: dict[str, int] = {}
+        self._seq = itertools.count(1)
 
     def __len__(self) -> int:
         """Invalidations waiting (a pending namespace flush counts as one)."""
@@ -25,11 +32,26 @@ class DeferredInvalidations:
 
     def add_keys(self, logical_keys: Iterable[str]) -> None:
         """Owe the cache these keys."""
-        self.keys.update(logical_keys)
+        seq = next(self._seq)
+        for key in logical_keys:
+            self.keys[key] = seq
         if len(self.keys) > self.limit:
             self.keys.clear()
-            self.prefixes.add("")
+            self.prefixes[""] = seq
 
     def add_prefix(self, logical_prefix: str) -> None:
         """Owe the cache every key under this prefix."""
-        self.prefixes.add(logical_prefix)
+        self.prefixes[logical_prefix] = next(self._seq)
+
+    def snapshot(self) -> tuple[dict[str, int], dict[str, int]]:
+        """(keys, prefixes) owed now, with their sequence numbers."""
+        return dict(self.keys), dict(self.prefixes)
+
+    def delivered(self, keys: dict[str, int], prefixes: dict[str, int]) -> None:
+        """Forget what a snapshot delivered, except entries owed again since it was taken."""
+        for key, seq in keys.items():
+            if self.keys.get(key) == seq:
+                del self.keys[key]
+        for prefix, seq in prefixes.items():
+            if self.prefixes.get(prefix) == seq:
+                del self.prefixes[prefix]

@@ -16,7 +16,9 @@ class Recovery:
     """While the breaker is open: every `reset_seconds`, `probe` the cache and `replay` what is owed; then close.
 
     Both callables raise one of `down_errors` when the cache is still unusable; the breaker then
-    opens again and the loop waits for the next interval.
+    opens again and the loop waits for the next interval. The breaker closes only when `owed()` says
+    nothing is left, checked in the same step as the close (no await between them, so no
+    invalidation can be queued in between): anything queued during a replay is replayed first.
     """
 
     def __init__(
@@ -25,6 +27,7 @@ class Recovery:
         *,
         probe: Callable[[], Awaitable[object]],
         replay: Callable[[], Awaitable[None]],
+        owed: Callable[[], bool],
         down_errors: tuple[type[BaseException], ...],
         reset_seconds: float,
         probe_timeout_seconds: float,
@@ -33,6 +36,7 @@ class Recovery:
         self.breaker = breaker
         self._probe = probe
         self._replay = replay
+        self._owed = owed
         self._errors: tuple[type[BaseException], ...] = (*down_errors, TimeoutError)
         self._reset_seconds = reset_seconds
         self._probe_timeout = probe_timeout_seconds
@@ -53,6 +57,8 @@ class Recovery:
                 async with asyncio.timeout(self._probe_timeout):
                     await self._probe()
                 await self._replay()  # each command is bounded by the client's socket timeout
+                while self._owed():
+                    await self._replay()  # queued during the replay (the breaker refused it)
             except self._errors as exc:
                 log.debug("cache probe failed: %r", exc)
                 self.breaker.trip()
