@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 
@@ -20,9 +21,14 @@ class RequestContextMiddleware:
     status, duration and the same `cache` field (uvicorn's own access log has no room for it).
     """
 
-    def __init__(self, app: ASGIApp, *, access_log: bool) -> None:
+    def __init__(self, app: ASGIApp, *, access_log: bool, max_body_bytes: int) -> None:
         self.app = app
         self.access_log = access_log
+        # Starlette's body limit answers an oversized Content-Length itself, in plain text; every
+        # other error of this API is JSON, so that one answer is rewritten here.
+        self._too_large = json.dumps(
+            {"error": "content_too_large", "detail": f"the request body is larger than {max_body_bytes} bytes"}
+        ).encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -31,13 +37,23 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         tracked, token = outcome.begin()
         status = 500
+        rewrite = False
 
         async def send_with_cache_header(message: Message) -> None:
-            nonlocal status
+            nonlocal status, rewrite
             if message["type"] == "http.response.start":
                 status = message["status"]
+                headers = list(message.get("headers", []))
+                if status == 413 and (b"content-type", b"text/plain; charset=utf-8") in headers:
+                    rewrite = True
+                    return
                 if tracked.value is not None:
-                    message["headers"] = [*message.get("headers", []), (b"x-cache", tracked.value.encode())]
+                    message["headers"] = [*headers, (b"x-cache", tracked.value.encode())]
+            elif rewrite and message["type"] == "http.response.body":
+                headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(self._too_large))]
+                await send({"type": "http.response.start", "status": 413, "headers": headers})
+                await send({"type": "http.response.body", "body": self._too_large})
+                return
             await send(message)
 
         try:

@@ -8,8 +8,10 @@ from contextlib import asynccontextmanager
 from http import HTTPStatus
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.routing import Match
 
 from catalog import __version__
@@ -22,6 +24,7 @@ from catalog.repository import CatalogRepository
 from catalog.resources import RepositoryFactory, open_resources
 from catalog.routes import api, bench, health, ops
 from catalog.settings import Settings, load_settings
+from catalog.strictjson import validation_error
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +108,15 @@ def create_app(
         app.include_router(bench.router)
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(Exception, _unexpected_error)
+    # Starlette's body limit: a Content-Length over the limit is a 413 before any byte is read, and a
+    # streamed body is cut off with a 413 at the limit (FastAPI re-raises it to our JSON handler).
+    # Installed here rather than through FastAPI(max_body_size=...) so the early 413 passes through
+    # RequestContextMiddleware, which gives it the JSON error shape.
+    app.add_middleware(RequestBodyLimitMiddleware, max_body_size=settings.max_request_body_bytes)
     app.add_middleware(HttpMetricsMiddleware, metrics=metrics)
-    app.add_middleware(RequestContextMiddleware, access_log=settings.access_log)
+    app.add_middleware(
+        RequestContextMiddleware, access_log=settings.access_log, max_body_bytes=settings.max_request_body_bytes
+    )
     return app

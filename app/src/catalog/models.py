@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Self
 
@@ -40,6 +41,19 @@ def _json_integer(value: object) -> object:
 
 
 _JSON_INT = BeforeValidator(_json_integer)
+_DECIMAL = re.compile(r"[0-9]{1,16}")
+
+
+def _decimal_text(value: object) -> object:
+    # Path and query values arrive as text, which lax int parsing reads generously: "+1", " 1", "1.0",
+    # "1_0" (= 10) and non-ASCII digits all pass int(). An id in a URL is plain ASCII digits.
+    if isinstance(value, str) and not _DECIMAL.fullmatch(value):
+        raise ValueError("must be a decimal integer: ASCII digits only")
+    return value
+
+
+DECIMAL_TEXT = BeforeValidator(_decimal_text)
+"""For integers given as text (path and query parameters)."""
 Int = Annotated[int, _JSON_INT]
 Text = Annotated[str, AfterValidator(_storable_text)]
 Name = Annotated[Text, Field(min_length=1, max_length=200)]

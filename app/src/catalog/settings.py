@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     log_level: LogLevel = "INFO"
     access_log: bool = False
     """Per-request JSON access log lines with the cache outcome (the ALB keeps access logs too)."""
+    max_request_body_bytes: int = Field(default=128 * 1024, ge=1024, le=16 * 1024 * 1024)
+    """Larger request bodies are refused with 413 before parsing; the largest valid body (a product whose
+    5,000-character description is all escaped surrogate pairs) is about 64 KiB."""
     keepalive_timeout_seconds: int = Field(default=75, gt=ALB_IDLE_TIMEOUT_SECONDS, le=3600)
     """HTTP keep-alive; longer than the ALB idle timeout (60 s) so the ALB always closes first."""
     shutdown_timeout_seconds: float = Field(default=20.0, gt=0, le=110)

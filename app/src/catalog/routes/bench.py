@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
-from catalog.models import MAX_BIGINT
+from catalog.models import DECIMAL_TEXT, MAX_BIGINT
 from catalog.routes.deps import ServiceDep
 
 router = APIRouter(prefix="/bench", tags=["bench"], include_in_schema=False)
@@ -31,7 +31,7 @@ async def redis_get(logical_key: Annotated[str, Path(max_length=64)], service: S
 
 
 @router.get("/db-get/{product_id}")
-async def db_get(product_id: Annotated[int, Path(ge=1, le=MAX_BIGINT)], service: ServiceDep) -> Response:
+async def db_get(product_id: Annotated[int, Path(ge=1, le=MAX_BIGINT), DECIMAL_TEXT], service: ServiceDep) -> Response:
     """Exactly one primary-key SELECT."""
     name = await service.bench_db_get(product_id)
     return Response(json.dumps({"name": name}).encode(), media_type="application/json")

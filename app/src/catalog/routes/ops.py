@@ -8,8 +8,9 @@ from fastapi import APIRouter
 
 from catalog.models import CacheStats, ErrorBody, InvalidateRequest, InvalidateResult, WarmRequest, WarmResult
 from catalog.routes.deps import ServiceDep
+from catalog.strictjson import StrictJSONRoute
 
-router = APIRouter(prefix="/ops", tags=["ops"])
+router = APIRouter(prefix="/ops", tags=["ops"], route_class=StrictJSONRoute)
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "Unparsable body."},

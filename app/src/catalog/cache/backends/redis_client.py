@@ -8,6 +8,7 @@ from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
 from redis.asyncio.connection import Connection, SSLConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError
 
 from catalog.credentials import Credentials, SettingsCredentials
 from catalog.settings import Settings
@@ -24,9 +25,11 @@ def _common_kwargs(settings: Settings, credentials: Credentials) -> dict[str, An
         "socket_connect_timeout": settings.redis_connect_timeout_seconds,
         "socket_keepalive": True,
         "client_name": "catalog-service",
-        # One immediate retry re-dials a pooled socket the server closed (e.g. after a failover);
-        # anything longer is the circuit breaker's job. redis-py's default backs off for seconds.
-        "retry": Retry(NoBackoff(), retries=1),
+        # One immediate retry, on connection errors only: it re-dials a pooled socket the server
+        # closed (a failover, an idle timeout), which then succeeds. A timeout is not retried: a hung
+        # server would only make the caller wait the timeout twice (redis-py's default also retries
+        # timeouts, with backoff). Anything longer is the circuit breaker's job.
+        "retry": Retry(NoBackoff(), retries=1, supported_errors=(ConnectionError,)),
         "health_check_interval": 30,
     }
 
