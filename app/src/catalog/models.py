@@ -48,7 +48,7 @@ def _decimal_text(value: object) -> object:
     # Path and query values arrive as text, which lax int parsing reads generously: "+1", " 1", "1.0",
     # "1_0" (= 10) and non-ASCII digits all pass int(). An id in a URL is plain ASCII digits.
     if isinstance(value, str) and not _DECIMAL.fullmatch(value):
-        raise ValueError("must be a decimal integer: ASCII digits only")
+        raise ValueError("Input should be a valid integer: ASCII digits only")
     return value
 
 

@@ -71,8 +71,15 @@ async def test_tls_with_verified_certificate_and_auth(
     cert, key, ca = make_tls_files(tmp_path)
     server = RedisServer(password=TOKEN, tls=(cert, key, ca)).start()
     servers.append(server)
+    # Generous timeouts: 20 concurrent TLS handshakes on a busy 2-core machine can outlast 0.25 s, and
+    # timeouts are not retried (a hung server would cost them twice).
     settings = make_settings(
-        REDIS_PORT=str(server.port), REDIS_TLS="true", REDIS_TLS_CA_FILE=str(ca), REDIS_AUTH_TOKEN=TOKEN
+        REDIS_PORT=str(server.port),
+        REDIS_TLS="true",
+        REDIS_TLS_CA_FILE=str(ca),
+        REDIS_AUTH_TOKEN=TOKEN,
+        REDIS_TIMEOUT_SECONDS="2",
+        REDIS_CONNECT_TIMEOUT_SECONDS="2",
     )
     async with running_app(settings) as app:
         await exercise(app)
