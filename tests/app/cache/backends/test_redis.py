@@ -80,6 +80,7 @@ async def test_tls_with_verified_certificate_and_auth(
         REDIS_AUTH_TOKEN=TOKEN,
         REDIS_TIMEOUT_SECONDS="2",
         REDIS_CONNECT_TIMEOUT_SECONDS="2",
+        REDIS_POOL_SIZE="4",  # 20 concurrent reads then share 4 handshakes instead of starting 20 at once
     )
     async with running_app(settings) as app:
         await exercise(app)
