@@ -113,7 +113,8 @@ class CacheLayer:
         try:
             lease, cached = await self.remote.acquire_lease(key)
         except CacheUnavailableError:
-            lease, cached = None, None
+            # The cache failed under us: as for a bypassed read, nothing can confirm this load.
+            return Loaded(await load(), confirmed=True)
         if cached is not None:
             return Loaded(cached, confirmed=True)  # another task's fill, stored under its lease
         read_at = self.flights.now()
@@ -123,8 +124,12 @@ class CacheLayer:
             if lease is not None:
                 await self.remote.release(key, lease)
             raise
-        stored = lease is not None and await self.remote.fill(key, lease, entry)
-        return Loaded(entry, confirmed=stored, read_at=read_at)
+        if lease is None:
+            return Loaded(entry, confirmed=False, read_at=read_at)  # the lease wait ran out: unleased read
+        stored = await self.remote.fill(key, lease, entry)
+        # Refused (False) is evidence of a write since our lease; an error (None) is only the cache
+        # failing, treated like a bypassed read.
+        return Loaded(entry, confirmed=stored is not False, read_at=read_at)
 
     async def generation(self, scope: str) -> str | None:
         """The current generation of a list scope, or None when the cache is unusable."""

@@ -161,14 +161,14 @@ class RemoteCache:
         reply = await self.call("lease", lambda: self.backend.get_or_lease(key, token, self._lease_ms))
         return reply.lease if reply.status is LeaseStatus.GRANTED else None
 
-    async def fill(self, key: str, lease: Lease, entry: Entry) -> bool:
-        """Store a database read under our lease; False when a write took the lease away (or on error)."""
+    async def fill(self, key: str, lease: Lease, entry: Entry) -> bool | None:
+        """Store a database read under our lease: True; False when a write took the lease away; None on error."""
         ttl_ms = self.ttl_ms(entry)
         try:
             stored = await self.call("fill", lambda: self.backend.fill(key, lease, entry.encode(), ttl_ms))
         except CacheUnavailableError:
             self.metrics.cache_fills.labels("error").inc()
-            return False
+            return None
         result = "stored" if stored else "rejected"
         self.counters[f"fills_{result}"] += 1
         self.metrics.cache_fills.labels(result).inc()
