@@ -16,11 +16,11 @@ from typing import Any
 
 import asyncpg
 import redis
-from catalog.app import Resources, open_resources
 from catalog.cache import Entry
 from catalog.metrics import Metrics
 from catalog.models import Product, ProductUpdate
 from catalog.repository import CatalogRepository
+from catalog.resources import Resources, open_resources
 from catalog.settings import CacheStrategyName, Settings
 
 from bench.ideal import ideal_read_misses, window_stats, windows

@@ -21,10 +21,11 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from cashews import Cache
-from catalog.app import Resources, open_resources
-from catalog.cache import STRATEGIES, RedisCache
+from catalog.cache import STRATEGIES, build_cache
+from catalog.cache.backends.redis_backend import RedisBackend
 from catalog.errors import ServiceError
 from catalog.metrics import Metrics
+from catalog.resources import Resources, open_resources
 from catalog.service import CatalogService
 
 from bench.db_load import bench_settings
@@ -89,7 +90,9 @@ async def run(*, database: str, redis_port: int, rounds: int) -> dict[str, Any]:
             summary = await repository.category_summary(category_id)
             return b"null" if summary is None else summary.model_dump_json().encode()
 
-        naive_client = resources.cache.client
+        backend = resources.cache.remote.backend
+        assert isinstance(backend, RedisBackend)
+        naive_client = backend.client
 
         async def naive_summary(category_id: int) -> bytes:
             key = f"naive:{{summary:{category_id}}}"
@@ -101,16 +104,17 @@ async def run(*, database: str, redis_port: int, rounds: int) -> dict[str, Any]:
             await naive_client.set(key, body, px=300_000)
             return body
 
-        def tasks_services() -> list[CatalogService]:
+        async def tasks_services() -> list[CatalogService]:
             services = []
             for _ in range(CONCURRENCY):
-                cache = RedisCache.from_settings(settings, resources.metrics, client=resources.cache.client)
+                cache = await build_cache(settings, resources.metrics, redis_client=naive_client)
                 services.append(CatalogService(repository, cache, STRATEGIES["cache-aside"](cache)))
             return services
 
+        many_tasks = await tasks_services()
         variants: dict[str, Callable[[int], list[Awaitable[bytes]]]] = {
             "project, one task": lambda c: [resources.service.category_summary_json(c) for _ in range(CONCURRENCY)],
-            "project, 100 tasks": lambda c: [s.category_summary_json(c) for s in tasks_services()],
+            "project, 100 tasks": lambda c: [s.category_summary_json(c) for s in many_tasks],
             "none (plain cache-aside)": lambda c: [naive_summary(c) for _ in range(CONCURRENCY)],
             "cashews 7.6 @cache": lambda c: [cashews_summary(c) for _ in range(CONCURRENCY)],
         }

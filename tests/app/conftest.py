@@ -25,6 +25,7 @@ from tests.app.helpers import (
     delete_prefix,
     running_app,
 )
+from tests.app.servers import MemcachedServer, ensure_packages
 
 
 @pytest.fixture(scope="session")
@@ -86,3 +87,19 @@ async def svc(make_settings: SettingsFactory) -> AsyncIterator[AppUnderTest]:
     """The app with default settings (cache-aside)."""
     async with running_app(make_settings()) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def memcached_installed() -> None:
+    """Debian's memcached, installed by the repository's installer when missing (a fresh CI machine)."""
+    ensure_packages("memcached")
+
+
+@pytest.fixture
+def memcached(memcached_installed: None) -> Iterator[MemcachedServer]:
+    """A private memcached on a free port, stopped afterwards."""
+    server = MemcachedServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 from catalog.cache import ProductChange, WriteThrough
 from catalog.models import CategorySummary, Product
 from catalog.repository import CatalogRepository
+
+T = TypeVar("T")
 
 
 class Gate:
@@ -30,6 +34,13 @@ class Gate:
             self.armed = False
             self.reached.set()
             await self._open.wait()
+
+    async def pause(self, request: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        """Arm, start `request` as a task and return it once it waits at this gate."""
+        self.arm()
+        task = asyncio.create_task(request)
+        await asyncio.wait_for(self.reached.wait(), 5)
+        return task
 
 
 class GatedRepository(CatalogRepository):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -11,7 +13,8 @@ from typing import Any
 import asyncpg
 import httpx
 import redis
-from catalog.app import Resources, create_app
+from catalog.app import create_app
+from catalog.resources import Resources
 from catalog.seed import seed
 from catalog.settings import Settings
 
@@ -65,8 +68,17 @@ class AppUnderTest:
         return self.resources.repository.query_count
 
     def key(self, logical: str) -> str:
-        """The Redis key of a logical key (product:42)."""
+        """The cache key of a logical key (product:42)."""
         return self.resources.cache.keys.entry(logical)
+
+    @asynccontextmanager
+    async def expect_queries(self, expected: int) -> AsyncIterator[None]:
+        """Assert that the block runs exactly `expected` database statements (0: served by the cache)."""
+        before = self.queries
+        yield
+        assert self.queries - before == expected, (
+            f"expected {expected} database statements, ran {self.queries - before}"
+        )
 
 
 @asynccontextmanager
@@ -93,3 +105,11 @@ async def new_product(client: httpx.AsyncClient, category_id: int = 1, **fields:
     assert response.status_code == 201, response.text
     product: dict[str, Any] = response.json()
     return product
+
+
+async def wait_until(condition: Callable[[], object], timeout: float = 5.0, what: str = "condition") -> None:
+    """Poll `condition` every 20 ms until it is true; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} not met in {timeout} s"
+        await asyncio.sleep(0.02)

@@ -1,7 +1,8 @@
-"""Private Redis and PostgreSQL servers for tests that stop, pause or break them (never the shared ones)."""
+"""Private Redis, Memcached and PostgreSQL servers for tests that stop, pause or break them (never the shared ones)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import pwd
@@ -12,6 +13,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 
 def free_port() -> int:
@@ -211,3 +213,144 @@ class PostgresServer:
         """Stop and delete the cluster."""
         self.stop("immediate")
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def ensure_packages(*packages: str) -> None:
+    """Install missing Debian packages through the repository's one installer (a fresh CI machine has none)."""
+    subprocess.run([str(REPO / "tools" / "apt-install"), *packages], check=True, timeout=600)
+
+
+class MemcachedServer:
+    """A memcached child process on a free port (Debian's `memcached`): start, stop, pause and resume.
+
+    `tls` is (certificate, key, CA): the server then speaks TLS only, on the same port.
+    """
+
+    def __init__(self, *, tls: tuple[Path, Path, Path] | None = None, memory_mb: int = 64) -> None:
+        self.port = free_port()
+        self.tls = tls
+        self.memory_mb = memory_mb
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def _args(self) -> list[str]:
+        args = ["memcached", "-l", "127.0.0.1", "-p", str(self.port), "-U", "0", "-m", str(self.memory_mb)]
+        if os.geteuid() == 0:
+            args += ["-u", "nobody"]  # memcached refuses to run as root without -u
+        if self.tls:
+            cert, key, _ = self.tls
+            args += ["-Z", "-o", f"ssl_chain_cert={cert},ssl_key={key}"]
+        return args
+
+    def start(self) -> MemcachedServer:
+        """Start (again, on the same port; empty: memcached keeps nothing) and wait for connections."""
+        self.process = subprocess.Popen(self._args(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(self.port)
+        return self
+
+    def stop(self) -> None:
+        """Terminate the server; its data is gone."""
+        if self.process is not None and self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.process.pid, signal.SIGCONT)
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self.process = None
+
+    def pause(self) -> None:
+        """SIGSTOP: connections stay open but nothing answers (a hung node)."""
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT after `pause`."""
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGCONT)
+
+    def _ask(self, command: bytes) -> bytes:
+        # The plain text protocol, no client library: what the server really holds.
+        with socket.create_connection(("127.0.0.1", self.port), timeout=2) as sock:
+            sock.sendall(command + b"\r\n")
+            data = b""
+            while not data.endswith(b"END\r\n"):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        return data
+
+    def get(self, key: str) -> bytes | None:
+        """The value stored under `key`, or None."""
+        data = self._ask(b"get " + key.encode())
+        if data == b"END\r\n":
+            return None
+        header, rest = data.split(b"\r\n", 1)
+        length = int(header.split()[3])
+        return rest[:length]
+
+    def stats(self) -> dict[str, str]:
+        """The server's `stats`."""
+        data = self._ask(b"stats")
+        stats = {}
+        for line in data.decode().splitlines():
+            parts = line.split(" ", 2)
+            if len(parts) == 3 and parts[0] == "STAT":
+                stats[parts[1]] = parts[2]
+        return stats
+
+    def items(self) -> int:
+        """Items stored right now."""
+        return int(self.stats()["curr_items"])
+
+
+class ConfigEndpoint:
+    """What an ElastiCache for Memcached configuration endpoint answers to `config get cluster`.
+
+    Memcached itself has no such command (it is ElastiCache's); this small server answers it in the
+    documented format with the nodes it is given, so auto discovery is exercised against real nodes.
+    """
+
+    def __init__(self, nodes: list[int]) -> None:
+        self.nodes = nodes
+        self.version = 1
+        self.port = free_port()
+        self.requests = 0
+        self._server: Any = None
+
+    def set_nodes(self, nodes: list[int]) -> None:
+        """Change the cluster (a node added, removed or replaced): a new configuration version."""
+        self.nodes = nodes
+        self.version += 1
+
+    def _reply(self) -> bytes:
+        listed = " ".join(f"127.0.0.1|127.0.0.1|{port}" for port in self.nodes)
+        body = f"{self.version}\n{listed}\n".encode()
+        return b"CONFIG cluster 0 %d\r\n%s\r\nEND\r\n" % (len(body), body)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while line := await reader.readline():
+                if line.strip() == b"config get cluster":
+                    self.requests += 1
+                    writer.write(self._reply())
+                else:
+                    writer.write(b"ERROR\r\n")
+                await writer.drain()
+        finally:
+            writer.close()
+
+    async def start(self) -> ConfigEndpoint:
+        """Listen on 127.0.0.1:port in the running event loop."""
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+        return self
+
+    async def close(self) -> None:
+        """Stop listening."""
+        self._server.close()
+        await self._server.wait_closed()

@@ -6,10 +6,12 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -73,7 +75,34 @@ def test_serves_logs_json_and_stops_cleanly_on_sigterm(live: LiveServer, databas
     assert "catalog service started" in messages
     assert "catalog service stopped" in messages
     assert any("GET /api/products/1" in message for message in messages)  # ACCESS_LOG=true
+    access = [line for line in lines if line.get("path") == "/api/products/1"]
+    assert [line["cache"] for line in access] == ["miss"]  # the same outcome as the X-Cache header
+    assert access[0]["status"] == 200
+    assert access[0]["method"] == "GET"
+    assert access[0]["duration_ms"] > 0
     assert not any("color_message" in line for line in lines)
+
+
+def listening_addresses(port: int) -> set[str]:
+    """IPv4 addresses with a listening TCP socket on `port`, from the kernel's own table."""
+    found = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        address, local_port = local.split(":")
+        if state == "0A" and int(local_port, 16) == port:  # 0A = TCP_LISTEN
+            found.add(socket.inet_ntoa(bytes.fromhex(address)[::-1]))
+    return found
+
+
+def test_listens_on_loopback_unless_told_otherwise(database: str, redis_prefix: str) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "HOST"}
+    server = LiveServer({"DATABASE_NAME": database, "CACHE_KEY_PREFIX": redis_prefix})
+    server.env = {**env, "PORT": str(server.port), "DATABASE_NAME": database, "CACHE_KEY_PREFIX": redis_prefix}
+    try:
+        server.start()
+        assert listening_addresses(server.port) == {"127.0.0.1"}
+    finally:
+        server.close()
 
 
 def test_bad_settings_stop_the_process_before_it_listens() -> None:

@@ -17,6 +17,8 @@ def test_defaults_match_the_infrastructure_contract() -> None:
     assert settings.cache_strategy == "cache-aside"
     assert settings.keepalive_timeout_seconds == 75
     assert settings.run_migrations is False
+    assert settings.cache_backend == "redis"
+    assert (settings.memcached_port, settings.memcached_tls, settings.memcached_autodiscovery) == (11211, False, False)
 
 
 def test_reads_the_process_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -48,6 +50,20 @@ def test_reads_the_process_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         ),
         ({"CACHE_KEY_PREFIX": "a{b}"}, "CACHE_KEY_PREFIX='a{b}' is invalid"),
         ({"REDIS_CLUSTER_MODE": "true", "REDIS_DB": "2"}, "REDIS_DB=2 is refused with REDIS_CLUSTER_MODE=true"),
+        (
+            {"CACHE_BACKEND": "valkey"},
+            "CACHE_BACKEND='valkey' is not allowed (allowed values: 'redis' or 'memcached')",
+        ),
+        (
+            {"CACHE_BACKEND": "memcached", "CACHE_STRATEGY": "write-through"},
+            "CACHE_STRATEGY='write-through' is refused with CACHE_BACKEND='memcached' (allowed: 'cache-aside', "
+            "'read-through'",
+        ),
+        (
+            {"CACHE_BACKEND": "memcached", "REDIS_AUTH_TOKEN": "a-real-token-of-32-characters-xx"},
+            "REDIS_AUTH_TOKEN is refused with CACHE_BACKEND='memcached'",
+        ),
+        ({"MEMCACHED_TLS": "sometimes"}, "MEMCACHED_TLS='sometimes' is invalid: Input should be a valid boolean"),
     ],
 )
 def test_bad_values_fail_naming_variable_value_and_allowed(env: dict[str, str], expected: str) -> None:
@@ -99,7 +115,8 @@ def test_server_keeps_connections_longer_than_the_alb_and_stops_within_ecs_timeo
     settings = load_settings({"PORT": "9090"})
     config = server_config(settings, create_app(settings))
     assert config.port == 9090
-    assert config.host == "0.0.0.0"  # noqa: S104 - the container default
+    assert config.host == "127.0.0.1"  # outside a container: not on the LAN (the image sets HOST=0.0.0.0)
+    assert server_config(load_settings({"HOST": "0.0.0.0"}), create_app(settings)).host == "0.0.0.0"  # noqa: S104
     assert config.timeout_keep_alive == 75 > ALB_IDLE_TIMEOUT_SECONDS
     assert config.timeout_graceful_shutdown is not None
     assert config.timeout_graceful_shutdown < 30  # ECS stopTimeout on Fargate

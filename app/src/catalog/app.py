@@ -2,94 +2,31 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from http import HTTPStatus
 
-import asyncpg
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.routing import Match
 
 from catalog import __version__
-from catalog.cache import STRATEGIES, CacheStrategy, RedisCache, RedisClient
-from catalog.db import create_pool, unavailable_as_503
-from catalog.errors import DatabaseUnavailableError, ServiceError
+from catalog.access import RequestContextMiddleware
+from catalog.cache import RedisClient
+from catalog.credentials import Credentials
+from catalog.errors import ServiceError
 from catalog.metrics import HttpMetricsMiddleware, Metrics
-from catalog.migrate import migrate
 from catalog.repository import CatalogRepository
+from catalog.resources import RepositoryFactory, open_resources
 from catalog.routes import api, bench, health, ops
-from catalog.service import CatalogService
 from catalog.settings import Settings, load_settings
+from catalog.strictjson import validation_error
 
 log = logging.getLogger(__name__)
-
-RepositoryFactory = Callable[[asyncpg.Pool, Metrics, float], CatalogRepository]
-
-
-@dataclass
-class Resources:
-    """Everything the lifespan opens and closes; routes reach it through `app.state.resources`."""
-
-    settings: Settings
-    metrics: Metrics
-    pool: asyncpg.Pool
-    cache: RedisCache
-    repository: CatalogRepository
-    strategy: CacheStrategy
-    service: CatalogService
-
-    async def close(self) -> None:
-        """Close Redis, then the database pool (forcefully if connections do not come back in time)."""
-        await self.cache.close()
-        try:
-            async with asyncio.timeout(5):
-                await self.pool.close()
-        except TimeoutError:
-            self.pool.terminate()
-
-
-async def _run_migrations(pool: asyncpg.Pool, attempts: int = 5) -> None:
-    delay = 1.0
-    for attempt in range(1, attempts + 1):
-        try:
-            with unavailable_as_503():
-                async with pool.acquire() as conn:
-                    applied = await migrate(conn)
-            log.info("migrations up to date", extra={"applied": applied})
-            return
-        except DatabaseUnavailableError:
-            if attempt == attempts:
-                raise
-            log.warning("database not reachable for migrations, retrying", extra={"attempt": attempt})
-            await asyncio.sleep(delay)
-            delay *= 2
-
-
-async def open_resources(
-    settings: Settings,
-    metrics: Metrics,
-    *,
-    repository_factory: RepositoryFactory = CatalogRepository,
-    redis_client: RedisClient | None = None,
-) -> Resources:
-    """Create the pool (connecting lazily), run migrations if asked, wire cache, repository and service."""
-    pool = await create_pool(settings)
-    try:
-        if settings.run_migrations:
-            await _run_migrations(pool)
-        cache = RedisCache.from_settings(settings, metrics, client=redis_client)
-    except BaseException:
-        pool.terminate()
-        raise
-    repository = repository_factory(pool, metrics, settings.database_connect_timeout_seconds)
-    strategy = STRATEGIES[settings.cache_strategy](cache)
-    service = CatalogService(repository, cache, strategy)
-    return Resources(settings, metrics, pool, cache, repository, strategy, service)
 
 
 async def _service_error(request: Request, exc: Exception) -> JSONResponse:
@@ -125,15 +62,20 @@ def create_app(
     *,
     repository_factory: RepositoryFactory = CatalogRepository,
     redis_client: RedisClient | None = None,
+    credentials: Credentials | None = None,
 ) -> FastAPI:
-    """Build the app for `settings` (default: from the environment); the factories are seams for tests."""
+    """Build the app for `settings` (default: from the environment); the keyword arguments are seams."""
     settings = settings or load_settings()
     metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         resources = await open_resources(
-            settings, metrics, repository_factory=repository_factory, redis_client=redis_client
+            settings,
+            metrics,
+            repository_factory=repository_factory,
+            redis_client=redis_client,
+            credentials=credentials,
         )
         app.state.resources = resources
         log.info(
@@ -141,6 +83,7 @@ def create_app(
             extra={
                 "role": settings.service_role,
                 "strategy": settings.cache_strategy,
+                "cache_backend": settings.cache_backend,
                 "env": settings.app_env,
             },
         )
@@ -153,11 +96,9 @@ def create_app(
     app = FastAPI(
         title="Catalog service",
         version=__version__,
-        description="Product catalog over PostgreSQL with a Redis cache in front.",
+        description="Product catalog over PostgreSQL with a Redis or Memcached cache in front.",
         lifespan=lifespan,
     )
-    app.state.settings = settings
-    app.state.metrics = metrics
     app.include_router(health.router)
     if settings.service_role in ("all", "api"):
         app.include_router(api.router)
@@ -167,6 +108,15 @@ def create_app(
         app.include_router(bench.router)
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(Exception, _unexpected_error)
+    # Starlette's body limit: a Content-Length over the limit is a 413 before any byte is read, and a
+    # streamed body is cut off with a 413 at the limit (FastAPI re-raises it to our JSON handler).
+    # Installed here rather than through FastAPI(max_body_size=...) so the early 413 passes through
+    # RequestContextMiddleware, which gives it the JSON error shape.
+    app.add_middleware(RequestBodyLimitMiddleware, max_body_size=settings.max_request_body_bytes)
     app.add_middleware(HttpMetricsMiddleware, metrics=metrics)
+    app.add_middleware(
+        RequestContextMiddleware, access_log=settings.access_log, max_body_bytes=settings.max_request_body_bytes
+    )
     return app

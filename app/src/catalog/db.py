@@ -9,6 +9,7 @@ from typing import Literal
 
 import asyncpg
 
+from catalog.credentials import Credentials, SettingsCredentials
 from catalog.errors import DatabaseUnavailableError
 from catalog.settings import Settings
 
@@ -45,10 +46,6 @@ def ssl_option(settings: Settings) -> ssl.SSLContext | Literal["require"] | None
     return "require"
 
 
-def _password(settings: Settings) -> str | None:
-    return settings.database_password.get_secret_value() or None
-
-
 def _server_settings(settings: Settings) -> dict[str, str]:
     return {
         "application_name": "catalog-service",
@@ -56,13 +53,14 @@ def _server_settings(settings: Settings) -> dict[str, str]:
     }
 
 
-async def connect(settings: Settings) -> asyncpg.Connection:
+async def connect(settings: Settings, credentials: Credentials | None = None) -> asyncpg.Connection:
     """One connection (migrations, seeding)."""
+    credentials = credentials or SettingsCredentials(settings)
     return await asyncpg.connect(
         host=settings.database_host,
         port=settings.database_port,
         user=settings.database_user,
-        password=_password(settings),
+        password=credentials.database_password,
         database=settings.database_name,
         ssl=ssl_option(settings),
         timeout=settings.database_connect_timeout_seconds,
@@ -70,13 +68,18 @@ async def connect(settings: Settings) -> asyncpg.Connection:
     )
 
 
-async def create_pool(settings: Settings) -> asyncpg.Pool:
-    """A lazily connecting pool (min_size 0): the service starts, and reports not ready, while the DB is down."""
+async def create_pool(settings: Settings, credentials: Credentials | None = None) -> asyncpg.Pool:
+    """A lazily connecting pool (min_size 0): the service starts, and reports not ready, while the DB is down.
+
+    The password is asked of `credentials` for every new connection (asyncpg calls it), so a
+    provider of short-lived tokens works unchanged.
+    """
+    credentials = credentials or SettingsCredentials(settings)
     return await asyncpg.create_pool(
         host=settings.database_host,
         port=settings.database_port,
         user=settings.database_user,
-        password=_password(settings),
+        password=credentials.database_password,
         database=settings.database_name,
         ssl=ssl_option(settings),
         timeout=settings.database_connect_timeout_seconds,

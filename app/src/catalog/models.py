@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Self
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, model_validator
+
+from catalog.cache.keys import (
+    LOGICAL_KEY_EXAMPLES,
+    LOGICAL_KEY_PATTERN,
+    LOGICAL_PREFIX_EXAMPLES,
+    LOGICAL_PREFIX_PATTERN,
+)
 
 MAX_BIGINT = 2**53 - 1
 """Largest product id the API accepts: ids stay exact as JSON numbers in any client (JavaScript included)."""
@@ -33,6 +41,19 @@ def _json_integer(value: object) -> object:
 
 
 _JSON_INT = BeforeValidator(_json_integer)
+_DECIMAL = re.compile(r"[0-9]{1,16}")
+
+
+def _decimal_text(value: object) -> object:
+    # Path and query values arrive as text, which lax int parsing reads generously: "+1", " 1", "1.0",
+    # "1_0" (= 10) and non-ASCII digits all pass int(). An id in a URL is plain ASCII digits.
+    if isinstance(value, str) and not _DECIMAL.fullmatch(value):
+        raise ValueError("Input should be a valid integer: ASCII digits only")
+    return value
+
+
+DECIMAL_TEXT = BeforeValidator(_decimal_text)
+"""For integers given as text (path and query parameters)."""
 Int = Annotated[int, _JSON_INT]
 Text = Annotated[str, AfterValidator(_storable_text)]
 Name = Annotated[Text, Field(min_length=1, max_length=200)]
@@ -257,14 +278,8 @@ class Readiness(BaseModel):
     cache_breaker: str = Field(examples=["closed", "open"])
 
 
-LogicalKey = Annotated[
-    str,
-    Field(
-        pattern=r"^(product|summary|list|categories):[a-z0-9]{1,20}$",
-        examples=["product:42", "summary:3", "list:all", "list:3", "categories:all"],
-    ),
-]
-LogicalPrefix = Annotated[str, Field(pattern=r"^[a-z0-9:]{0,40}$", examples=["product:", "summary:", ""])]
+LogicalKey = Annotated[str, Field(pattern=LOGICAL_KEY_PATTERN, examples=LOGICAL_KEY_EXAMPLES)]
+LogicalPrefix = Annotated[str, Field(pattern=LOGICAL_PREFIX_PATTERN, examples=LOGICAL_PREFIX_EXAMPLES)]
 
 
 def _exactly_one_schema(schema: dict[str, Any]) -> None:
@@ -288,7 +303,7 @@ class InvalidateRequest(_OmitNotNull):
 
 
 class InvalidateResult(BaseModel):
-    """How many Redis keys were removed (leases included); list invalidations bump a generation instead."""
+    """How many cache keys were removed (leases included; 0 for a Memcached flush, which does not say)."""
 
     deleted: int
 
@@ -310,11 +325,12 @@ class WarmResult(BaseModel):
 
 
 class CacheStats(BaseModel):
-    """Counters of this task's cache layer and, when reachable, the Redis server's own."""
+    """Counters of this task's cache layer and, when reachable, the cache server's own."""
 
     strategy: str
+    backend: str = Field(examples=["redis", "memcached"])
     breaker: str
     counters: dict[str, int]
     database_queries: int
     pending_invalidations: int
-    redis: dict[str, Any] | None
+    server: dict[str, Any] | None = Field(description="Redis INFO fields, or memcached stats per node.")

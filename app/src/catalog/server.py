@@ -27,7 +27,8 @@ def server_config(settings: Settings, app: Callable[..., Any]) -> uvicorn.Config
         # runs the lifespan shutdown; ECS sends SIGKILL after its stop timeout (30 s).
         timeout_graceful_shutdown=int(settings.shutdown_timeout_seconds),
         log_config=logging_config(settings.log_level),
-        access_log=settings.access_log,
+        # Our middleware writes the access log (with the X-Cache outcome); uvicorn's would repeat it.
+        access_log=False,
         server_header=False,
         lifespan="on",
     )

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import logging
+from dataclasses import dataclass
 
-from catalog.cache import CacheStrategy, Entry, KeySpace, ProductChange, RedisCache
-from catalog.cache.store import CacheUnavailableError
-from catalog.errors import BadRequestError, CacheUnavailableForOpsError, NotFoundError
+from catalog.cache import CacheLayer, CacheStrategy, CacheUnavailableError, Entry, KeySpace, ProductChange
+from catalog.errors import BadRequestError, CacheUnavailableForOpsError, DatabaseUnavailableError, NotFoundError
 from catalog.models import (
     MAX_BIGINT,
+    CacheStats,
     Product,
     ProductCreate,
     ProductPage,
@@ -24,6 +26,8 @@ from catalog.repository import CatalogRepository, ProductWrite
 
 log = logging.getLogger(__name__)
 
+READY_TIMEOUT_SECONDS = 2.0
+"""The most a readiness check waits for PostgreSQL: well below an ALB health-check timeout."""
 _CURSOR_PREFIX = "after:"
 
 
@@ -54,10 +58,19 @@ def _json_entry(model: Product | None) -> Entry:
     return Entry(model.model_dump_json().encode(), model.version)
 
 
+@dataclass(frozen=True)
+class Readiness:
+    """What the readiness probe found."""
+
+    database_ok: bool
+    cache_ok: bool
+    cache_breaker: str
+
+
 class CatalogService:
     """Reads go through the configured strategy; writes commit first, then update the cache, then return."""
 
-    def __init__(self, repository: CatalogRepository, cache: RedisCache, strategy: CacheStrategy) -> None:
+    def __init__(self, repository: CatalogRepository, cache: CacheLayer, strategy: CacheStrategy) -> None:
         self.repository = repository
         self.cache = cache
         self.strategy = strategy
@@ -97,7 +110,7 @@ class CatalogService:
             categories = await self.repository.list_categories()
             return Entry(b"[" + b",".join(c.model_dump_json().encode() for c in categories) + b"]")
 
-        entry = await self.strategy.read(self.keys.entry("categories:all"), "categories", load)
+        entry = await self.strategy.read(self.keys.entry(self.keys.categories()), "categories", load)
         assert entry.payload is not None
         return entry.payload
 
@@ -115,7 +128,7 @@ class CatalogService:
         generation = await self.cache.generation(scope)
         if generation is None:
             # Without the generation we cannot know which pages are current: skip the cache.
-            entry = await self.cache.load_uncached(f"uncached-list:{scope}:{after}:{limit}", "list", load)
+            entry = await self.cache.load_uncached(self.keys.uncached_list_page(scope, after, limit), "list", load)
         else:
             key = self.keys.list_page(scope, generation, after, limit)
             entry = await self.strategy.read(key, "list", load)
@@ -126,7 +139,8 @@ class CatalogService:
 
     async def _written(self, write: ProductWrite) -> None:
         entry = _json_entry(write.product) if write.product else Entry(None, write.version)
-        await self.strategy.written(ProductChange(write.product_id, write.category_ids, entry))
+        product_key, derived = self.keys.changed_by_product_write(write.product_id, write.category_ids)
+        await self.strategy.written(ProductChange(product_key, derived, entry))
 
     async def create_product(self, data: ProductCreate) -> Product:
         """Insert; the new id's negative entry (if someone asked for it before) is replaced or deleted."""
@@ -160,12 +174,17 @@ class CatalogService:
         return await self.cache.invalidate([logical])
 
     async def invalidate_prefix(self, logical_prefix: str) -> int:
-        """Delete every key under a logical prefix; 503 when Redis is unusable (the flush is queued)."""
+        """Delete every key under a logical prefix; 503 when the cache is unusable (the flush is queued)."""
+        if not self.cache.remote.supports_prefix(logical_prefix):
+            raise BadRequestError(
+                f"the {self.cache.backend_name} cache cannot invalidate prefix {logical_prefix!r}: it cannot "
+                "enumerate keys (allowed: single keys, or prefix '' for the whole cache)"
+            )
         try:
             return await self.cache.invalidate_prefix(logical_prefix)
         except CacheUnavailableError as exc:
             raise CacheUnavailableForOpsError(
-                f"redis is unavailable; the invalidation of prefix {logical_prefix!r} is queued ({exc})"
+                f"the cache is unavailable; the invalidation of prefix {logical_prefix!r} is queued ({exc})"
             ) from None
 
     async def warm(self, request: WarmRequest) -> WarmResult:
@@ -176,14 +195,14 @@ class CatalogService:
             ids = await self.repository.first_product_ids(request.top) if request.top else []
 
         async def load_products(logical_keys: list[str]) -> dict[str, Entry]:
-            wanted = [int(key.removeprefix("product:")) for key in logical_keys]
+            wanted = [self.keys.product_id(key) for key in logical_keys]
             found = {p.id: p for p in await self.repository.get_products(wanted)}
             return {self.keys.product(pid): _json_entry(found.get(pid)) for pid in wanted}
 
         async def load_summaries(logical_keys: list[str]) -> dict[str, Entry]:
             entries = {}
             for key in logical_keys:
-                summary = await self.repository.category_summary(int(key.removeprefix("summary:")))
+                summary = await self.repository.category_summary(self.keys.summary_category(key))
                 entries[key] = Entry(None) if summary is None else Entry(summary.model_dump_json().encode())
             return entries
 
@@ -195,3 +214,36 @@ class CatalogService:
             summaries = await self.cache.warm([self.keys.summary(cid) for cid in category_ids], load_summaries)
         skipped = len(ids) + wanted_summaries - products - summaries
         return WarmResult(products=products, categories=summaries, skipped=skipped)
+
+    async def readiness(self) -> Readiness:
+        """Whether PostgreSQL answers (bounded wait) and whether the cache does (it may only degrade)."""
+        try:
+            async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+                await self.repository.ping()
+            database_ok = True
+        except (DatabaseUnavailableError, TimeoutError):
+            database_ok = False
+        cache_ok = await self.cache.ping()
+        return Readiness(database_ok, cache_ok, self.cache.breaker.state)
+
+    async def stats(self) -> CacheStats:
+        """This task's cache counters, the breaker state and the cache server's own statistics."""
+        return CacheStats(
+            strategy=self.strategy.name,
+            backend=self.cache.backend_name,
+            breaker=self.cache.breaker.state,
+            counters=dict(self.cache.counters),
+            database_queries=self.repository.query_count,
+            pending_invalidations=self.cache.pending_invalidations,
+            server=await self.cache.server_info(),
+        )
+
+    # ---------------------------------------------------------------- benchmark baselines
+
+    async def bench_cache_get(self, logical: str) -> bytes | None:
+        """Exactly one cache GET of a logical key's entry, bytes as stored."""
+        return await self.cache.remote.raw(logical)
+
+    async def bench_db_get(self, product_id: int) -> str | None:
+        """Exactly one primary-key SELECT."""
+        return await self.repository.bare_get(product_id)

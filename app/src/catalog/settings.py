@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 AppEnv = Literal["dev", "staging", "prod"]
 ServiceRole = Literal["all", "api", "ops"]
 CacheStrategyName = Literal["cache-aside", "read-through", "write-through"]
+CacheBackendName = Literal["redis", "memcached"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 ALB_IDLE_TIMEOUT_SECONDS = 60
@@ -57,13 +58,18 @@ class Settings(BaseSettings):
 
     app_env: AppEnv = "dev"
     """dev allows empty or placeholder secrets; staging and prod refuse them."""
-    host: str = "0.0.0.0"  # noqa: S104 - a container listens on its task ENI; the security group limits who reaches it
+    host: str = "127.0.0.1"
+    """Loopback outside a container, so the unauthenticated /ops routes are not on the LAN; the image sets
+    HOST=0.0.0.0 (a task listens on its ENI, and the security group limits who reaches it)."""
     port: int = Field(default=8080, ge=1, le=65535)
     service_role: ServiceRole = "all"
     """Which routers to mount: api (`/api`), ops (`/ops`) or all; health and metrics are always mounted."""
     log_level: LogLevel = "INFO"
     access_log: bool = False
-    """Per-request access log lines (the ALB keeps access logs too)."""
+    """Per-request JSON access log lines with the cache outcome (the ALB keeps access logs too)."""
+    max_request_body_bytes: int = Field(default=128 * 1024, ge=1024, le=16 * 1024 * 1024)
+    """Larger request bodies are refused with 413 before parsing; the largest valid body (a product whose
+    5,000-character description is all escaped surrogate pairs) is about 64 KiB."""
     keepalive_timeout_seconds: int = Field(default=75, gt=ALB_IDLE_TIMEOUT_SECONDS, le=3600)
     """HTTP keep-alive; longer than the ALB idle timeout (60 s) so the ALB always closes first."""
     shutdown_timeout_seconds: float = Field(default=20.0, gt=0, le=110)
@@ -102,6 +108,20 @@ class Settings(BaseSettings):
     redis_breaker_reset_seconds: float = Field(default=5.0, gt=0, le=600)
     """How long the breaker stays open before a background probe tries Redis again."""
 
+    cache_backend: CacheBackendName = "redis"
+    """Which remote cache: `redis` (Redis OSS, Valkey, ElastiCache for Redis/Valkey) or `memcached`."""
+    memcached_host: str = Field(default="127.0.0.1", min_length=1)
+    """A node, or with MEMCACHED_AUTODISCOVERY the ElastiCache configuration endpoint (`….cfg.…`)."""
+    memcached_port: int = Field(default=11211, ge=1, le=65535)
+    memcached_tls: bool = False
+    """In-transit encryption (ElastiCache for Memcached 1.6.12+); the certificate is verified."""
+    memcached_tls_ca_file: str | None = None
+    """An extra CA bundle for the Memcached server certificate (the system store is always used too)."""
+    memcached_autodiscovery: bool = False
+    """MEMCACHED_HOST is an ElastiCache configuration endpoint: use every node `config get cluster` lists."""
+    memcached_autodiscovery_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
+    """How often the node list is asked for again (nodes added, removed or replaced)."""
+
     cache_strategy: CacheStrategyName = "cache-aside"
     cache_ttl_seconds: int = Field(default=300, ge=1, le=7 * 24 * 3600)
     cache_ttl_jitter: float = Field(default=0.1, ge=0, lt=1)
@@ -130,7 +150,9 @@ class Settings(BaseSettings):
             raise ValueError("must be 1-64 characters of letters, digits and : _ . -")
         return value
 
-    @field_validator("database_ssl_root_cert", "redis_tls_ca_file", "redis_username", mode="before")
+    @field_validator(
+        "database_ssl_root_cert", "redis_tls_ca_file", "redis_username", "memcached_tls_ca_file", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -163,6 +185,17 @@ class Settings(BaseSettings):
             problems.append("REDIS_AUTH_TOKEN must be 16-128 characters long (ElastiCache's limits)")
         if self.app_env == "prod" and not self.database_ssl:
             problems.append("DATABASE_SSL='false' is refused with APP_ENV='prod' (allowed: 'true'; RDS requires TLS)")
+        if self.cache_backend == "memcached":
+            if self.cache_strategy == "write-through":
+                problems.append(
+                    "CACHE_STRATEGY='write-through' is refused with CACHE_BACKEND='memcached' (allowed: "
+                    "'cache-aside', 'read-through'; memcached cannot compare versions atomically)"
+                )
+            if self.redis_auth_token is not None:
+                problems.append(
+                    "REDIS_AUTH_TOKEN is refused with CACHE_BACKEND='memcached' (ElastiCache for Memcached "
+                    "has no AUTH; the security group is the only control)"
+                )
         if self.redis_cluster_mode and self.redis_db != 0:
             problems.append(f"REDIS_DB={self.redis_db!r} is refused with REDIS_CLUSTER_MODE=true (allowed: 0)")
         if problems:

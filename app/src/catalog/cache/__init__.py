@@ -1,10 +1,16 @@
-"""The Redis cache layer: entries, leases, circuit breaker and the three strategies."""
+"""The cache layer: entries, leases, single flight, resilience, two backends and the three strategies.
 
-from catalog.cache.breaker import CircuitBreaker
-from catalog.cache.client import RedisClient, build_redis_client
+strategies  ->  CacheLayer (single flight, fills)  ->  RemoteCache (guarded, fail-open)  ->  backend
+                                                          |- resilience: guard, breaker, recovery, deferred
+                                                          '- backends: Redis (Lua) or Memcached (add/cas)
+"""
+
+from catalog.cache.backends.redis_client import RedisClient, build_redis_client
+from catalog.cache.build import build_cache
 from catalog.cache.codec import Entry
 from catalog.cache.keys import KeySpace
-from catalog.cache.store import CacheUnavailableError, Loader, RedisCache
+from catalog.cache.layer import CacheLayer, Loader
+from catalog.cache.resilience import CacheUnavailableError, CircuitBreaker
 from catalog.cache.strategies import (
     STRATEGIES,
     CacheAside,
@@ -17,6 +23,7 @@ from catalog.cache.strategies import (
 __all__ = [
     "STRATEGIES",
     "CacheAside",
+    "CacheLayer",
     "CacheStrategy",
     "CacheUnavailableError",
     "CircuitBreaker",
@@ -25,8 +32,8 @@ __all__ = [
     "Loader",
     "ProductChange",
     "ReadThrough",
-    "RedisCache",
     "RedisClient",
     "WriteThrough",
+    "build_cache",
     "build_redis_client",
 ]

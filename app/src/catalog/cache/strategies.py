@@ -7,29 +7,20 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from catalog.cache.codec import Entry
-from catalog.cache.store import CacheUnavailableError, Loader, RedisCache
+from catalog.cache.layer import CacheLayer, Loader
+from catalog.cache.resilience import CacheUnavailableError
 from catalog.settings import CacheStrategyName
 
 
 @dataclass(frozen=True, slots=True)
 class ProductChange:
-    """A committed product write: the new entry (negative when deleted) and what it touches."""
+    """A committed product write: the new entry (negative when deleted) and the logical keys it touches."""
 
-    product_id: int
-    category_ids: frozenset[int]
-    """The product's category before and after the write (two when it moved)."""
+    product_key: str
+    """Logical key of the product itself."""
+    derived_keys: list[str]
+    """Aggregates and lists that include the product: always invalidated, never computed on write."""
     entry: Entry
-
-    def product_key(self) -> str:
-        """Logical key of the product itself."""
-        return f"product:{self.product_id}"
-
-    def derived_keys(self) -> list[str]:
-        """Aggregates and lists that include the product: always invalidated, never computed on write."""
-        keys = ["list:all", "categories:all"]
-        for category_id in sorted(self.category_ids):
-            keys += [f"summary:{category_id}", f"list:{category_id}"]
-        return keys
 
 
 class CacheStrategy(ABC):
@@ -37,7 +28,7 @@ class CacheStrategy(ABC):
 
     name: ClassVar[CacheStrategyName]
 
-    def __init__(self, cache: RedisCache) -> None:
+    def __init__(self, cache: CacheLayer) -> None:
         self.cache = cache
 
     async def read(self, key: str, entity: str, load: Loader) -> Entry:
@@ -46,7 +37,7 @@ class CacheStrategy(ABC):
 
     async def written(self, change: ProductChange) -> None:
         """Called after the write committed and before the response is sent."""
-        await self.cache.invalidate([change.product_key(), *change.derived_keys()])
+        await self.cache.invalidate([change.product_key, *change.derived_keys])
 
 
 class CacheAside(CacheStrategy):
@@ -85,8 +76,8 @@ class WriteThrough(CacheStrategy):
     name = "write-through"
 
     async def written(self, change: ProductChange) -> None:
-        await self.cache.put(change.product_key(), change.entry)
-        await self.cache.invalidate(change.derived_keys())
+        await self.cache.put(change.product_key, change.entry)
+        await self.cache.invalidate(change.derived_keys)
 
 
 STRATEGIES: dict[CacheStrategyName, type[CacheStrategy]] = {

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response, status
 
 from catalog.models import (
+    DECIMAL_TEXT,
     MAX_BIGINT,
     MAX_INT,
     MAX_PAGE_SIZE,
@@ -21,11 +22,12 @@ from catalog.models import (
     ReviewCreate,
 )
 from catalog.routes.deps import ServiceDep
+from catalog.strictjson import StrictJSONRoute
 
-router = APIRouter(prefix="/api", tags=["catalog"])
+router = APIRouter(prefix="/api", tags=["catalog"], route_class=StrictJSONRoute)
 
-ProductIdPath = Annotated[int, Path(ge=1, le=MAX_BIGINT, description="Product id.")]
-CategoryIdPath = Annotated[int, Path(ge=1, le=MAX_INT, description="Category id.")]
+ProductIdPath = Annotated[int, Path(ge=1, le=MAX_BIGINT, description="Product id."), DECIMAL_TEXT]
+CategoryIdPath = Annotated[int, Path(ge=1, le=MAX_INT, description="Category id."), DECIMAL_TEXT]
 
 _503: dict[int | str, dict[str, Any]] = {503: {"model": ErrorBody, "description": "The database is unavailable."}}
 _404: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "description": "No such resource."}}
@@ -50,8 +52,8 @@ async def get_product(product_id: ProductIdPath, service: ServiceDep) -> Respons
 @router.get("/products", response_model=ProductPage, responses={**_400, **_503})
 async def list_products(
     service: ServiceDep,
-    category: Annotated[int | None, Query(ge=1, le=MAX_INT, description="Only this category.")] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
+    category: Annotated[int | None, Query(ge=1, le=MAX_INT, description="Only this category."), DECIMAL_TEXT] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE), DECIMAL_TEXT] = 20,
     cursor: Annotated[str | None, Query(max_length=64, description="next_cursor of the previous page.")] = None,
 ) -> Response:
     """Products in id order, one page at a time."""

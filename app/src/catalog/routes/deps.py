@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from fastapi import Depends, Request
 
+from catalog.metrics import Metrics
+from catalog.resources import Resources
 from catalog.service import CatalogService
-
-if TYPE_CHECKING:
-    from catalog.app import Resources
 
 
 def get_resources(request: Request) -> Resources:
@@ -20,9 +19,13 @@ def get_resources(request: Request) -> Resources:
 
 def get_service(request: Request) -> CatalogService:
     """The catalog service."""
-    service: CatalogService = request.app.state.resources.service
-    return service
+    return get_resources(request).service
 
 
-ResourcesDep = Annotated["Resources", Depends(get_resources)]
+def get_metrics(request: Request) -> Metrics:
+    """This app's metrics registry."""
+    return get_resources(request).metrics
+
+
 ServiceDep = Annotated[CatalogService, Depends(get_service)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]

@@ -7,28 +7,21 @@ from typing import Any
 from fastapi import APIRouter
 
 from catalog.models import CacheStats, ErrorBody, InvalidateRequest, InvalidateResult, WarmRequest, WarmResult
-from catalog.routes.deps import ResourcesDep, ServiceDep
+from catalog.routes.deps import ServiceDep
+from catalog.strictjson import StrictJSONRoute
 
-router = APIRouter(prefix="/ops", tags=["ops"])
+router = APIRouter(prefix="/ops", tags=["ops"], route_class=StrictJSONRoute)
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "Unparsable body."},
-    503: {"model": ErrorBody, "description": "Redis or the database is down."},
+    503: {"model": ErrorBody, "description": "The cache or the database is down."},
 }
 
 
 @router.get("/cache/stats", response_model=CacheStats)
-async def cache_stats(resources: ResourcesDep) -> CacheStats:
-    """This task's cache counters, the breaker state and Redis's own statistics."""
-    cache = resources.cache
-    return CacheStats(
-        strategy=resources.strategy.name,
-        breaker=cache.breaker.state,
-        counters=dict(cache.counters),
-        database_queries=resources.repository.query_count,
-        pending_invalidations=cache.pending_invalidations,
-        redis=await cache.server_info(),
-    )
+async def cache_stats(service: ServiceDep) -> CacheStats:
+    """This task's cache counters, the breaker state and the cache server's own statistics."""
+    return await service.stats()
 
 
 @router.post("/cache/invalidate", response_model=InvalidateResult, responses=_ERRORS)

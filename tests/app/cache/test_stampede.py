@@ -7,7 +7,7 @@ import time
 
 from tests.app.conftest import SettingsFactory
 from tests.app.gates import GatedRepository
-from tests.app.helpers import AppUnderTest, running_app
+from tests.app.helpers import AppUnderTest, running_app, wait_until
 from tests.app.servers import free_port
 
 
@@ -35,13 +35,10 @@ async def test_across_tasks_the_lease_holder_reads_and_the_others_wait(make_sett
     ):
         repo_a = task_a.resources.repository
         assert isinstance(repo_a, GatedRepository)
-        repo_a.gate.arm()
-        leader = asyncio.create_task(task_a.client.get("/api/products/43"))
-        await asyncio.wait_for(repo_a.gate.reached.wait(), 5)  # task A holds the lease, mid-read
+        leader = await repo_a.gate.pause(task_a.client.get("/api/products/43"))  # task A holds the lease, mid-read
 
         followers = [asyncio.create_task(task_b.client.get("/api/products/43")) for _ in range(50)]
-        while task_b.resources.cache.counters["lease_waits"] < 1:  # B's flight is waiting on A's lease
-            await asyncio.sleep(0.001)
+        await wait_until(lambda: task_b.resources.cache.counters["lease_waits"] >= 1, what="B waits on A's lease")
         repo_a.gate.open()
 
         responses = [await leader, *await asyncio.gather(*followers)]
@@ -60,9 +57,7 @@ async def test_a_stuck_lease_holder_delays_others_only_by_the_lease_wait(make_se
     ):
         repo_a = task_a.resources.repository
         assert isinstance(repo_a, GatedRepository)
-        repo_a.gate.arm()
-        stuck = asyncio.create_task(task_a.client.get("/api/products/44"))
-        await asyncio.wait_for(repo_a.gate.reached.wait(), 5)
+        stuck = await repo_a.gate.pause(task_a.client.get("/api/products/44"))
 
         started = time.perf_counter()
         responses = await asyncio.gather(*(task_b.client.get("/api/products/44") for _ in range(20)))

@@ -1,4 +1,4 @@
-"""A consecutive-failure circuit breaker: while open, callers skip Redis entirely and go to the database."""
+"""A consecutive-failure circuit breaker: while open, callers skip the cache entirely and go to the database."""
 
 from __future__ import annotations
 

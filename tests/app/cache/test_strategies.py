@@ -7,7 +7,7 @@ import secrets
 
 import pytest
 import redis
-from catalog.cache import Entry, RedisCache
+from catalog.cache import CacheLayer, Entry
 
 from tests.app.conftest import SettingsFactory
 from tests.app.helpers import AppUnderTest, new_product, running_app
@@ -21,23 +21,18 @@ async def test_miss_then_hit_and_what_a_write_does(make_settings: SettingsFactor
         product = await new_product(app.client)
         url = f"/api/products/{product['id']}"
         await app.client.post("/ops/cache/invalidate", json={"key": f"product:{product['id']}"})
-        queries = app.queries
-
-        first = await app.client.get(url)
-        assert app.queries == queries + 1  # miss: one database read
-        second = await app.client.get(url)
-        assert app.queries == queries + 1  # hit
+        async with app.expect_queries(1):  # miss: one database read
+            first = await app.client.get(url)
+        async with app.expect_queries(0):  # hit
+            second = await app.client.get(url)
         assert first.json() == second.json() == product
         assert app.resources.cache.counters["hits"] == 1
 
         await app.client.patch(url, json={"name": "Renamed"})
-        queries = app.queries
-        after = await app.client.get(url)
+        # write-through: the write stored the new row (a hit); the others deleted the entry (a miss)
+        async with app.expect_queries(0 if strategy == "write-through" else 1):
+            after = await app.client.get(url)
         assert after.json()["name"] == "Renamed"
-        if strategy == "write-through":
-            assert app.queries == queries  # the write stored the new row: a hit
-        else:
-            assert app.queries == queries + 1  # the write deleted the entry: a miss
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
@@ -117,16 +112,15 @@ async def test_ttl_with_jitter(make_settings: SettingsFactory, sync_redis: redis
 async def test_entries_expire(make_settings: SettingsFactory) -> None:
     async with running_app(make_settings(CACHE_TTL_SECONDS="1", CACHE_TTL_JITTER="0")) as app:
         await app.client.get("/api/products/11")
-        queries = app.queries
-        await app.client.get("/api/products/11")
-        assert app.queries == queries
+        async with app.expect_queries(0):
+            await app.client.get("/api/products/11")
         await asyncio.sleep(1.1)
-        await app.client.get("/api/products/11")
-        assert app.queries == queries + 1
+        async with app.expect_queries(1):
+            await app.client.get("/api/products/11")
 
 
 async def test_write_through_never_replaces_a_newer_version(svc: AppUnderTest, sync_redis: redis.Redis) -> None:
-    cache: RedisCache = svc.resources.cache
+    cache: CacheLayer = svc.resources.cache
     logical = f"product:{secrets.randbelow(10**9) + 10**10}"
     assert await cache.put(logical, Entry(b'{"v":5}', 5)) is True
     assert await cache.put(logical, Entry(b'{"v":4}', 4)) is False  # a slower writer of an older row

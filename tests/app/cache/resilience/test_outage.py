@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Iterator
 
 import pytest
 
 from tests.app.conftest import SettingsFactory
-from tests.app.helpers import AppUnderTest, new_product, running_app
+from tests.app.helpers import AppUnderTest, new_product, running_app, wait_until
 from tests.app.servers import RedisServer
 
 
@@ -37,13 +36,6 @@ async def timed_get(app: AppUnderTest, url: str) -> tuple[int, float, bytes]:
     started = time.perf_counter()
     response = await app.client.get(url)
     return response.status_code, time.perf_counter() - started, response.content
-
-
-async def wait_until(condition: object, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
 
 
 async def test_redis_stopped_then_restarted(make_settings: SettingsFactory, own_redis: RedisServer) -> None:
@@ -113,7 +105,31 @@ async def test_service_starts_while_redis_is_down(make_settings: SettingsFactory
         assert ready.status_code == 200
         assert ready.json()["status"] == "degraded"
         stats = (await app.client.get("/ops/cache/stats")).json()
-        assert stats["redis"] is None
+        assert stats["server"] is None
         prefix = await app.client.post("/ops/cache/invalidate", json={"prefix": "product:"})
         assert prefix.status_code == 503
         assert prefix.json()["error"] == "cache_unavailable"
+
+
+async def test_a_hung_redis_costs_one_timeout_and_a_closed_socket_one_redial(
+    make_settings: SettingsFactory, own_redis: RedisServer
+) -> None:
+    """Timeouts are not retried (a hung server would cost the timeout twice); a dropped connection is."""
+    settings = make_settings(REDIS_PORT=str(own_redis.port), REDIS_TIMEOUT_SECONDS="0.3", REDIS_BREAKER_THRESHOLD="50")
+    async with running_app(settings) as app:
+        cache = app.resources.cache
+        await app.client.get("/api/products/23")  # a pooled connection exists now
+        own_redis.pause()
+        started = time.perf_counter()
+        assert (await app.client.get("/api/products/24")).status_code == 200
+        elapsed = time.perf_counter() - started
+        own_redis.resume()
+        assert elapsed < 0.6  # one 0.3 s timeout, not two
+        assert cache.counters["errors"] == 1
+
+        # A server that closed our pooled sockets (a restart, a failover): one re-dial, no error.
+        own_redis.stop()
+        own_redis.start()
+        errors = cache.counters["errors"]
+        assert (await app.client.get("/api/products/23")).status_code == 200
+        assert cache.counters["errors"] == errors

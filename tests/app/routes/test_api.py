@@ -8,6 +8,7 @@ import pytest
 
 from tests.app.conftest import SettingsFactory
 from tests.app.helpers import AppUnderTest, new_product, running_app
+from tests.app.servers import free_port
 
 
 async def test_health_endpoints(svc: AppUnderTest) -> None:
@@ -169,7 +170,8 @@ async def test_ops_invalidate_warm_and_stats(svc: AppUnderTest) -> None:
     assert stats["breaker"] == "closed"
     assert stats["counters"]["hits"] >= 4
     assert stats["database_queries"] == svc.queries
-    assert stats["redis"]["redis_version"]
+    assert stats["backend"] == "redis"
+    assert stats["server"]["redis_version"]
 
 
 @pytest.mark.parametrize(
@@ -213,3 +215,24 @@ async def test_openapi_documents_the_contract(svc: AppUnderTest) -> None:
         assert path in paths
     get_product = paths["/api/products/{product_id}"]["get"]
     assert get_product["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/Product")
+
+
+async def test_x_cache_says_where_every_cached_read_came_from(svc: AppUnderTest) -> None:
+    for url in ("/api/products/61", "/api/products?category=5&limit=3", "/api/categories", "/api/categories/5/summary"):
+        assert (await svc.client.get(url)).headers["x-cache"] == "miss", url
+        assert (await svc.client.get(url)).headers["x-cache"] == "hit", url
+    missing = "/api/products/999999999"
+    assert (await svc.client.get(missing)).headers["x-cache"] == "miss"
+    negative = await svc.client.get(missing)
+    assert (negative.status_code, negative.headers["x-cache"]) == (404, "hit")  # a cached "no such row"
+    created = await new_product(svc.client)
+    write = await svc.client.patch(f"/api/products/{created['id']}", json={"name": "x"})
+    assert "x-cache" not in write.headers  # writes, health and ops are not cached reads
+    assert "x-cache" not in (await svc.client.get("/healthz")).headers
+    assert "x-cache" not in (await svc.client.get("/ops/cache/stats")).headers
+
+
+async def test_x_cache_bypass_when_the_cache_is_unreachable(make_settings: SettingsFactory) -> None:
+    async with running_app(make_settings(REDIS_PORT=str(free_port()), REDIS_BREAKER_RESET_SECONDS="30")) as app:
+        for url in ("/api/products/62", "/api/products?limit=2", "/api/categories/6/summary"):
+            assert (await app.client.get(url)).headers["x-cache"] == "bypass", url

@@ -9,8 +9,6 @@ Without the lease step 3 succeeds and every later read is stale until the TTL; w
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 import redis
 from catalog.cache import Entry
@@ -34,9 +32,7 @@ async def test_slow_reader_cannot_store_a_row_a_writer_replaced(
         key = app.key(f"product:{product['id']}")
         sync_redis.delete(key)  # write-through stored the new product on create; start cold
 
-        repo.gate.arm()
-        reader = asyncio.create_task(app.client.get(url))
-        await asyncio.wait_for(repo.gate.reached.wait(), 5)  # 1. the reader holds the lease and the old row
+        reader = await repo.gate.pause(app.client.get(url))  # 1. the reader holds the lease and the old row
         assert sync_redis.exists(f"{key}:lease")
 
         patched = await app.client.patch(url, json={"name": "New name"})  # 2. commit + invalidate
@@ -75,9 +71,7 @@ async def test_delete_racing_a_slow_reader_does_not_resurrect_the_row(
         assert isinstance(repo, GatedRepository)
         product = await new_product(app.client)
         url = f"/api/products/{product['id']}"
-        repo.gate.arm()
-        reader = asyncio.create_task(app.client.get(url))
-        await asyncio.wait_for(repo.gate.reached.wait(), 5)
+        reader = await repo.gate.pause(app.client.get(url))
         assert (await app.client.delete(url)).status_code == 204
         repo.gate.open()
         assert (await reader).status_code == 200
@@ -89,9 +83,7 @@ async def test_summary_fill_racing_a_review_is_refused(make_settings: SettingsFa
         repo = app.resources.repository
         assert isinstance(repo, GatedRepository)
         product = await new_product(app.client, category_id=8)
-        repo.gate.arm()
-        reader = asyncio.create_task(app.client.get("/api/categories/8/summary"))
-        await asyncio.wait_for(repo.gate.reached.wait(), 5)
+        reader = await repo.gate.pause(app.client.get("/api/categories/8/summary"))
         await app.client.post(f"/api/products/{product['id']}/reviews", json={"rating": 1})
         repo.gate.open()
         before = (await reader).json()["reviews"]["count"]
@@ -107,15 +99,13 @@ async def test_write_through_writers_finishing_out_of_order_keep_the_newest(
         product = await new_product(app.client)
         url = f"/api/products/{product['id']}"
 
-        strategy.gate.arm()
-        first = asyncio.create_task(app.client.patch(url, json={"name": "First write"}))
-        await asyncio.wait_for(strategy.gate.reached.wait(), 5)  # committed (version 2), cache not yet updated
+        first = await strategy.gate.pause(app.client.patch(url, json={"name": "First write"}))
+        # committed (version 2), cache not yet updated
         second = await app.client.patch(url, json={"name": "Second write"})  # commits version 3, stores it
         assert second.json()["version"] == 3
         strategy.gate.open()
         assert (await first).json()["version"] == 2  # its put of version 2 arrives last and is refused
 
         assert b"Second write" in (sync_redis.get(app.key(f"product:{product['id']}")) or b"")
-        queries = app.queries
-        assert (await app.client.get(url)).json()["name"] == "Second write"
-        assert app.queries == queries  # a hit, and the right one
+        async with app.expect_queries(0):  # a hit, and the right one
+            assert (await app.client.get(url)).json()["name"] == "Second write"

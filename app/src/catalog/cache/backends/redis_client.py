@@ -8,25 +8,28 @@ from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
 from redis.asyncio.connection import Connection, SSLConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError
 
+from catalog.credentials import Credentials, SettingsCredentials
 from catalog.settings import Settings
 
 RedisClient = Redis | RedisCluster
 """Either client; the cache layer uses only commands both have."""
 
 
-def _common_kwargs(settings: Settings) -> dict[str, Any]:
-    password = settings.redis_auth_token.get_secret_value() if settings.redis_auth_token else None
+def _common_kwargs(settings: Settings, credentials: Credentials) -> dict[str, Any]:
     return {
-        "username": settings.redis_username,
-        "password": password,
+        # Asked on every (re)connect, so a provider of short-lived tokens needs no other change.
+        "credential_provider": credentials.redis_credentials(),
         "socket_timeout": settings.redis_timeout_seconds,
         "socket_connect_timeout": settings.redis_connect_timeout_seconds,
         "socket_keepalive": True,
         "client_name": "catalog-service",
-        # One immediate retry re-dials a pooled socket the server closed (e.g. after a failover);
-        # anything longer is the circuit breaker's job. redis-py's default backs off for seconds.
-        "retry": Retry(NoBackoff(), retries=1),
+        # One immediate retry, on connection errors only: it re-dials a pooled socket the server
+        # closed (a failover, an idle timeout), which then succeeds. A timeout is not retried: a hung
+        # server would only make the caller wait the timeout twice (redis-py's default also retries
+        # timeouts, with backoff). Anything longer is the circuit breaker's job.
+        "retry": Retry(NoBackoff(), retries=1, supported_errors=(ConnectionError,)),
         "health_check_interval": 30,
     }
 
@@ -39,9 +42,9 @@ def _tls_kwargs(settings: Settings) -> dict[str, Any]:
     }
 
 
-def build_redis_client(settings: Settings) -> RedisClient:
+def build_redis_client(settings: Settings, credentials: Credentials | None = None) -> RedisClient:
     """A client that connects lazily, so the service starts (and fails open) while Redis is down."""
-    common = _common_kwargs(settings)
+    common = _common_kwargs(settings, credentials or SettingsCredentials(settings))
     if settings.redis_cluster_mode:
         tls = {"ssl": True, **_tls_kwargs(settings)} if settings.redis_tls else {}
         # RedisCluster's per-node pool raises MaxConnectionsError when exhausted; the cache layer

@@ -1,0 +1,75 @@
+"""The guarded call: every cache command goes through it, so a sick cache costs a bounded delay and then nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from catalog.cache.resilience.breaker import CircuitBreaker
+from catalog.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class CacheUnavailableError(Exception):
+    """The cache could not be used (breaker open, error or timeout); callers fall back to the database."""
+
+
+class GuardedCall:
+    """Runs one cache command: refused while the breaker is open, timed, and any "cache down" error counted.
+
+    `down_errors` are the backend's exceptions that mean "the cache cannot serve us now" (connection
+    refused or reset, timeouts); anything else is a bug and propagates. Each such failure counts
+    towards the breaker; the failure that opens it calls `on_open` (which starts the recovery probe).
+    """
+
+    def __init__(
+        self,
+        breaker: CircuitBreaker,
+        *,
+        metrics: Metrics,
+        counters: Counter[str],
+        down_errors: tuple[type[BaseException], ...],
+        on_open: Callable[[], None],
+        max_in_flight: int | None = None,
+    ) -> None:
+        self.breaker = breaker
+        self.down_errors = down_errors
+        self._metrics = metrics
+        self._counters = counters
+        self._on_open = on_open
+        # The Redis cluster client's per-node pool raises when exhausted; this bounds in-flight
+        # commands to the pool size so callers wait instead.
+        self._limit = asyncio.Semaphore(max_in_flight) if max_in_flight else None
+
+    async def __call__(self, operation: str, call: Callable[[], Awaitable[T]]) -> T:
+        if not self.breaker.allow():
+            raise CacheUnavailableError("circuit breaker open")
+        start = time.perf_counter()
+        try:
+            if self._limit is None:
+                result = await call()
+            else:
+                async with self._limit:
+                    result = await call()
+        except self.down_errors as exc:
+            self.failed(operation, exc)
+            raise CacheUnavailableError(f"{operation}: {exc!r}") from exc
+        self.breaker.record_success()
+        self._metrics.cache_operation_seconds.labels(operation).observe(time.perf_counter() - start)
+        return result
+
+    def failed(self, operation: str, exc: BaseException) -> None:
+        """Count a failed command; open the breaker (and start recovery) when it reaches the threshold."""
+        self._counters["errors"] += 1
+        self._metrics.cache_errors.labels(operation).inc()
+        log.debug("cache %s failed: %r", operation, exc)
+        if self.breaker.record_failure():
+            log.warning("cache unavailable, circuit breaker open", extra={"operation": operation, "error": repr(exc)})
+            self._on_open()
