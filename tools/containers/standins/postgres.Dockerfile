@@ -1,0 +1,19 @@
+# Stand-in for postgres:16-bookworm, from Debian's postgresql (15 on bookworm): for compose only.
+ARG BASE
+FROM ${BASE}
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends postgresql \
+    && rm -rf /var/lib/apt/lists/* \
+    && mkdir -p /var/lib/postgresql/data /var/run/postgresql \
+    && chown -R postgres:postgres /var/lib/postgresql /var/run/postgresql \
+    && chmod 0700 /var/lib/postgresql/data \
+    && ln -s /usr/lib/postgresql/*/bin /usr/lib/postgresql/bin
+COPY postgres-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
+ENV PATH=/usr/lib/postgresql/bin:$PATH \
+    PGDATA=/var/lib/postgresql/data
+VOLUME ["/var/lib/postgresql/data"]
+USER postgres
+EXPOSE 5432
+STOPSIGNAL SIGINT
+ENTRYPOINT ["docker-entrypoint.sh"]
+CMD ["postgres"]

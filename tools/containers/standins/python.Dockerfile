@@ -1,0 +1,10 @@
+# Stand-in for python:3.11-slim-bookworm, from Debian packages (docs/containers.md says how it differs).
+ARG BASE
+FROM ${BASE}
+# Debian's python3 (3.11.2, /usr/bin/python3): the interpreter the image's venv links to. No pip, no
+# compilers: what the runtime needs and nothing else. LANG as the official image sets it.
+ENV LANG=C.UTF-8
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends python3 \
+    && rm -rf /var/lib/apt/lists/*
+CMD ["python3"]
