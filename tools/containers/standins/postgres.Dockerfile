@@ -1,6 +1,9 @@
 # Stand-in for postgres:16-bookworm, from Debian's postgresql (15 on bookworm): for compose only.
 ARG BASE
 FROM ${BASE}
+# Unpinned on purpose: a stand-in takes bookworm's current (security-patched) package, as a
+# rebuilt official image would.
+# hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends postgresql \
     && rm -rf /var/lib/apt/lists/* \
