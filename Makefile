@@ -9,8 +9,9 @@ TOOLS := .tools
 # uv: the one on PATH, else a pinned uv bootstrapped into a venv of the project's own (.tools/uv)
 # from PyPI. Never `pip install` into the system Python: Debian 12 and Ubuntu 24.04 refuse it (PEP 668),
 # and Debian's python3 has no pip at all.
-UV ?= $(or $(shell command -v uv 2>/dev/null),$(TOOLS)/uv/bin/uv)
-UV_BOOTSTRAP := $(filter $(TOOLS)/%,$(UV))
+# (An absolute path: some recipes cd into app/.)
+UV ?= $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/$(TOOLS)/uv/bin/uv)
+UV_BOOTSTRAP := $(filter $(CURDIR)/$(TOOLS)/%,$(UV))
 export UV
 # Never download a Python toolchain: use $(PYTHON), the one the user has.
 export UV_PYTHON_DOWNLOADS := never
@@ -27,7 +28,7 @@ RUN := $(UV) run --frozen --no-sync
 
 setup: .venv/.synced
 
-$(TOOLS)/uv/bin/uv:
+$(CURDIR)/$(TOOLS)/uv/bin/uv:
 	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || { \
 	  echo "make: $(PYTHON) cannot create a venv (no ensurepip): install python3-venv (apt-get install python3-venv)" >&2; \
 	  exit 1; }

@@ -66,6 +66,7 @@ _CLEAN_APT: Final = (
     'Acquire::Languages "none";',
 )
 _PATH: Final = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+_SOURCE_LABEL: Final = "catalog.standin.source"
 _PYPI_SIMPLE: Final = "https://pypi.org/simple/uv/"
 _WHEEL_ARCH: Final = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}
 
@@ -130,10 +131,32 @@ def debian() -> str:
     return DEBIAN
 
 
-def _standin(name: str, dockerfile: str) -> str:
+def _source_digest() -> str:
+    """A digest of the stand-ins' Dockerfiles and scripts: a changed one is rebuilt, not reused."""
+    digest = hashlib.sha256()
+    for path in sorted(STANDINS.iterdir()):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def _current(name: str) -> bool:
     if not image_exists(name):
+        return False
+    labels = json.loads(docker("image", "inspect", "--format", "{{json .Config.Labels}}", name) or "null") or {}
+    return bool(labels.get(_SOURCE_LABEL) == _source_digest())
+
+
+def _standin(name: str, dockerfile: str) -> str:
+    if not _current(name):
         _log(f"building {name} from Debian packages")
-        build(STANDINS, tag=name, dockerfile=STANDINS / dockerfile, build_args={"BASE": debian()}, quiet=True)
+        build(
+            STANDINS,
+            tag=name,
+            dockerfile=STANDINS / dockerfile,
+            build_args={"BASE": debian()},
+            labels={_SOURCE_LABEL: _source_digest()},
+            quiet=True,
+        )
     return name
 
 

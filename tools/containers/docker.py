@@ -79,6 +79,7 @@ def build(
     dockerfile: Path | None = None,
     build_args: Mapping[str, str] | None = None,
     target: str | None = None,
+    labels: Mapping[str, str] | None = None,
     quiet: bool = False,
 ) -> None:
     """Build an image with BuildKit; the CA bundle goes in as the ``ca-bundle`` build secret."""
@@ -90,6 +91,8 @@ def build(
         args += ["--build-arg", f"{name}={value}"]
     if target is not None:
         args += ["--target", target]
+    for name, value in sorted((labels or {}).items()):
+        args += ["--label", f"{name}={value}"]
     bundle = ca_bundle()
     if bundle is not None:
         args += ["--secret", f"id=ca-bundle,src={bundle}"]
