@@ -24,7 +24,12 @@ export UV_COMPILE_BYTECODE := 1
 # UV_COMPILE_BYTECODE, recompiles it (~0.5 s each time). .venv/.synced tracks the lock instead.
 RUN := $(UV) run --frozen --no-sync
 
-.PHONY: setup plan test lint typecheck bench image image-test compose-test newcomer-test clean
+# The suite starts private servers (tests/app/servers.py): redis-server, openssl for TLS certificates,
+# and PostgreSQL's initdb/pg_ctl, which Debian keeps in /usr/lib/postgresql/<version>/bin (appended
+# to PATH, after anything the machine already has). tools/apt-install adds only what is missing.
+TEST_PACKAGES := redis-server postgresql openssl
+
+.PHONY: setup plan test test-packages lint typecheck bench image image-test compose-test newcomer-test clean
 
 setup: .venv/.synced
 
@@ -57,8 +62,13 @@ typecheck: setup app/.venv/.synced
 	$(RUN) mypy
 	cd app && $(UV) run --frozen --no-sync --project . mypy src
 
-test: lint typecheck
-	$(RUN) pytest -n 2 --dist loadfile
+test-packages:
+	@tools/apt-install $(TEST_PACKAGES)
+
+test: lint typecheck test-packages
+	@echo "$(RUN) pytest -n 2 --dist loadfile"
+	@PATH="$$PATH$$(for d in /usr/lib/postgresql/*/bin; do [ -d "$$d" ] && printf ':%s' "$$d"; done)" \
+	  $(RUN) pytest -n 2 --dist loadfile
 
 # make bench [ARGS="--only http"]: the benchmark suite, a few minutes against the local PostgreSQL
 # (its own database catalog_bench) and private redis-servers; prints the tables, writes JSON and PNG to

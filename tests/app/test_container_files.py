@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -138,9 +139,14 @@ def test_compose_config_validates() -> None:
     assert config["services"]["app"]["ports"][0]["host_ip"] == "127.0.0.1"
 
 
-@pytest.mark.skipif(_tool("uv") is None, reason="uv is not on PATH")
+def _uv() -> str | None:
+    """The uv the Makefile uses (it exports UV: the one on PATH or its own .tools/uv), else PATH's."""
+    return os.environ.get("UV") or _tool("uv")
+
+
+@pytest.mark.skipif(_uv() is None, reason="no uv: run through make, or put uv on PATH")
 def test_app_lock_matches_its_pyproject() -> None:
-    uv = _tool("uv")
+    uv = _uv()
     assert uv
     result = subprocess.run([uv, "lock", "--check", "--offline"], cwd=APP, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr

@@ -65,11 +65,17 @@ def build_command() -> tuple[list[str], dict[str, str]]:
     return [*found, "build"], {"DOCKER_BUILDKIT": "1"}
 
 
+SYSTEM_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+
+
 def ca_bundle() -> Path | None:
-    """The CA bundle this machine trusts (``SSL_CERT_FILE``), for networks that intercept TLS."""
+    """The CA bundle this machine trusts, for networks that intercept TLS: ``SSL_CERT_FILE``, else
+    Debian's system bundle (which holds a locally added CA too), else none."""
     value = os.environ.get("SSL_CERT_FILE", "")
-    path = Path(value) if value else None
-    return path if path is not None and path.is_file() else None
+    for path in (Path(value) if value else None, SYSTEM_CA_BUNDLE):
+        if path is not None and path.is_file():
+            return path
+    return None
 
 
 def build(
