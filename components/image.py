@@ -1,14 +1,22 @@
 """The app image: built from ``app/Dockerfile`` for the tasks' CPU, pushed to ECR, pinned by digest.
 
 Why the tag is a digest of the build's inputs
-    Repositories have immutable tags, so a tag can be pushed once. pulumi-docker's ``Image``
-    rebuilds and pushes whenever its inputs change: the build context (it hashes every file not
-    excluded by ``.dockerignore``, with its path and mode), the Dockerfile, build args, platform,
-    target and cache sources. The tag computed here covers exactly those inputs, with the same
-    ``.dockerignore`` rules, so every rebuild pushes a tag that has never existed, and an unchanged
-    app keeps its tag and is not rebuilt. The same checkout gives the same tag on any machine.
-    ``.dockerignore`` therefore decides what counts: caches and virtualenvs belong in it (a warning
-    says so when they are not), or every test run would produce a new image.
+    Repositories have immutable tags, so a tag can be pushed once. pulumi-docker v5's ``Image``
+    rebuilds and pushes whenever its Diff sees any input change (provider/provider.go, ``Diff``:
+    ``oldInputs.Diff(news)`` over every input; of ``registry`` only ``server`` counts). Its inputs
+    are ``imageName``, ``registry``, ``skipPush``, ``buildOnPreview`` and ``build``: the context
+    and Dockerfile path strings as given, ``builderVersion``, ``args``, ``platform``, ``target``,
+    ``cacheFrom``, ``network``, ``addHosts``, plus the ``contextDigest`` its ``Check`` adds
+    (``hashContext``: the Dockerfile's content, then every context file not excluded by the ignore
+    file, with its path and mode; the ignore file is ``<Dockerfile>.dockerignore`` when it exists,
+    else ``<context>/.dockerignore``, as in ``getIgnorePatterns``; read at pulumi/pulumi-docker
+    237b7899). The tag computed here covers all of them except the repository (``imageName``
+    without the tag, and the registry server, which is its host: another repository is another
+    namespace of tags), with the same ignore files, so every rebuild pushes a tag that has never
+    existed, and an unchanged app keeps its tag and is not rebuilt. The path strings are relative
+    to the project directory, so the same checkout gives the same tag on any machine. The ignore
+    file therefore decides what counts: caches and virtualenvs belong in it (a warning says so
+    when they are not), or every test run would produce a new image.
 
 Why consumers get a digest, never the tag
     ``image_ref`` is ``<repository>@sha256:<digest>`` from the push itself. A task definition that
@@ -35,7 +43,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import pulumi
 import pulumi_aws as aws
@@ -55,6 +63,9 @@ _PINNED: Final = re.compile(r"^[^@\s]+@sha256:[0-9a-f]{64}$")
 _CACHE_DIRS: Final = frozenset(
     {".venv", "venv", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".git", "node_modules"}
 )
+BUILDER_VERSION: Final = "BuilderBuildKit"
+"""pulumi-docker's ``builderVersion`` for BuildKit (the RUN --mount flags of app/Dockerfile need it)."""
+_ADD_HOST: Final = re.compile(r"^[A-Za-z0-9.-]+:[0-9A-Fa-f:.]+$")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -104,9 +115,12 @@ class DockerIgnore:
     rules: tuple[tuple[bool, re.Pattern[str]], ...]
 
     @classmethod
-    def read(cls, context: Path) -> DockerIgnore:
-        path = context / ".dockerignore"
-        if not path.is_file():
+    def read(cls, context: Path, dockerfile: Path | None = None) -> DockerIgnore:
+        """The ignore file Docker and pulumi-docker use: ``<Dockerfile>.dockerignore`` when it
+        exists, else ``<context>/.dockerignore``, else none."""
+        candidates = [Path(f"{dockerfile}.dockerignore")] if dockerfile is not None else []
+        path = next((p for p in [*candidates, context / ".dockerignore"] if p.is_file()), None)
+        if path is None:
             return cls(())
         rules: list[tuple[bool, re.Pattern[str]]] = []
         for raw in path.read_text(encoding="utf-8").splitlines():
@@ -135,10 +149,10 @@ class DockerIgnore:
         return excluded
 
 
-def context_files(context: Path) -> Iterator[tuple[str, Path]]:
-    """Files of the build context not excluded by its .dockerignore, as (posix relative path, path),
-    in a stable order."""
-    ignore = DockerIgnore.read(context)
+def context_files(context: Path, dockerfile: Path | None = None) -> Iterator[tuple[str, Path]]:
+    """Files of the build context not excluded by its ignore file (see ``DockerIgnore.read``), as
+    (posix relative path, path), in a stable order."""
+    ignore = DockerIgnore.read(context, dockerfile)
     for root, dirs, files in os.walk(context, followlinks=False):
         rel_root = Path(root).relative_to(context).as_posix()
         rel_root = "" if rel_root == "." else rel_root + "/"
@@ -176,37 +190,24 @@ def _file_digest(path: Path) -> str:
     return value
 
 
-def build_digest(
-    context: Path,
-    dockerfile: Path,
-    *,
-    platform: str,
-    build_args: Mapping[str, str],
-    target: str | None = None,
-    cache_from: tuple[str, ...] = (),
-) -> str:
-    """SHA-256 over everything that makes pulumi-docker rebuild: each context file's path, mode and
-    content, the Dockerfile, build args, platform, target and cache sources."""
+def build_digest(context: Path, dockerfile: Path, inputs: Mapping[str, Any]) -> str:
+    """SHA-256 over everything that makes pulumi-docker rebuild: ``inputs`` (the Image's own plain
+    inputs, see ``ImageBuild.docker_inputs``), the Dockerfile's content, and each context file's
+    path, mode and content under the ignore file pulumi-docker reads."""
     digest = hashlib.sha256()
-    settings = {
-        "platform": platform,
-        "args": dict(sorted(build_args.items())),
-        "target": target,
-        "cacheFrom": list(cache_from),
-    }
-    digest.update(json.dumps(settings, sort_keys=True).encode())
+    digest.update(json.dumps(inputs, sort_keys=True).encode())
     digest.update(b"\0Dockerfile\0" + _file_digest(dockerfile).encode())
-    for relative, path in context_files(context):
+    for relative, path in context_files(context, dockerfile):
         mode = stat.filemode(path.lstat().st_mode)
         digest.update(f"\0{relative}\0{mode}\0{_file_digest(path)}".encode())
     return digest.hexdigest()
 
 
-def cache_dirs_in_context(context: Path) -> list[str]:
+def cache_dirs_in_context(context: Path, dockerfile: Path | None = None) -> list[str]:
     """Cache/virtualenv directories (``.venv``, ``__pycache__``, ...) that would be sent to the build
     (the outermost one of each path)."""
     found: set[str] = set()
-    for relative, _ in context_files(context):
+    for relative, _ in context_files(context, dockerfile):
         found.update(next(([part] for part in relative.split("/")[:-1] if part in _CACHE_DIRS), []))
     return sorted(found)
 
@@ -234,6 +235,14 @@ class ImageBuild:
     """Extra ``--build-arg`` values; ``VERSION`` (the tag) and ``BUILDKIT_INLINE_CACHE`` are set here."""
     target: str | None = None
     """Dockerfile stage to build (None: the last one)."""
+    network: str | None = None
+    """Network of the build's RUN steps (``default``, ``host``, ``none`` or a network name)."""
+    add_hosts: tuple[str, ...] = ()
+    """Extra ``/etc/hosts`` entries for the build, each ``host:ip``."""
+    skip_push: bool = False
+    """Build without pushing (pulumi-docker then needs no registry)."""
+    build_on_preview: bool = False
+    """Build during ``pulumi preview`` too; off, so PR previews neither build nor push."""
 
     def __post_init__(self) -> None:
         if self.platform not in CPU_ARCHITECTURE:
@@ -259,6 +268,11 @@ class ImageBuild:
                 raise InputError("build_args", name, "not " + " or ".join(RESERVED_BUILD_ARGS) + " (set here)")
             if not _BUILD_ARG_NAME.match(name):
                 raise InputError("build_args", name, "a build arg name: letters, digits, _")
+        if self.network is not None and not self.network.strip():
+            raise InputError("network", self.network, "default, host, none or a network name; None to omit")
+        for entry in self.add_hosts:
+            if not _ADD_HOST.match(entry):
+                raise InputError("add_hosts", entry, "host:ip entries (e.g. registry.internal:10.0.0.5)")
 
     @property
     def dockerfile_path(self) -> Path:
@@ -273,19 +287,33 @@ class ImageBuild:
     def cache_from(self) -> tuple[str, ...]:
         return (self.cache_tag,) if self.cache_tag else ()
 
+    def docker_inputs(self) -> dict[str, Any]:
+        """The ``docker.Image`` inputs this build decides, in the provider's wire names: what the
+        component passes and what the tag digests (one source, so they cannot drift). The build
+        args leave out ``VERSION`` (the tag itself); ``cacheFrom`` names the cache tag (its
+        repository is the image's)."""
+        build: dict[str, Any] = {
+            "context": _as_given(self.context),
+            "dockerfile": _as_given(self.dockerfile_path),
+            "builderVersion": BUILDER_VERSION,
+            "platform": self.platform,
+            "args": dict(sorted(self.docker_build_args.items())),
+        }
+        optional = {
+            "target": self.target,
+            "cacheFrom": {"images": [self.cache_tag]} if self.cache_tag else None,
+            "network": self.network,
+            "addHosts": list(self.add_hosts) or None,
+        }
+        build |= {key: value for key, value in optional.items() if value is not None}
+        return {"build": build, "skipPush": self.skip_push, "buildOnPreview": self.build_on_preview}
+
     @cached_property
     def image_tag(self) -> str:
         """The explicit tag, or ``build-`` + the first 16 hex digits of ``build_digest``."""
         if self.tag is not None:
             return self.tag
-        digest = build_digest(
-            self.context,
-            self.dockerfile_path,
-            platform=self.platform,
-            build_args=self.docker_build_args,
-            target=self.target,
-            cache_from=self.cache_from,
-        )
+        digest = build_digest(self.context, self.dockerfile_path, self.docker_inputs())
         return AUTO_TAG_PREFIX + digest[:16]
 
 
@@ -345,11 +373,11 @@ class Image(pulumi.ComponentResource):
         self.tag = spec.image_tag
         self.version = self.tag
 
-        leaked = cache_dirs_in_context(spec.context)
+        leaked = cache_dirs_in_context(spec.context, spec.dockerfile_path)
         if leaked:
             pulumi.log.warn(
-                f"{_as_given(spec.context)}/.dockerignore does not exclude {', '.join(leaked)}: they are sent "
-                "to the Docker build and change the image tag whenever they change",
+                f"the build context {_as_given(spec.context)} does not exclude {', '.join(leaked)} in its ignore "
+                "file: they are sent to the Docker build and change the image tag whenever they change",
                 resource=self,
             )
 
@@ -361,26 +389,30 @@ class Image(pulumi.ComponentResource):
             username=token.user_name,
             password=pulumi.Output.secret(token.password),
         )
+        inputs = spec.docker_inputs()
+        given = inputs["build"]
         build = docker.DockerBuildArgs(
-            context=_as_given(spec.context),
-            dockerfile=_as_given(spec.dockerfile_path),
-            platform=spec.platform,
-            target=spec.target,
-            builder_version=docker.BuilderVersion.BUILDER_BUILD_KIT,
+            context=given["context"],
+            dockerfile=given["dockerfile"],
+            platform=given["platform"],
+            target=given.get("target"),
+            builder_version=docker.BuilderVersion(given["builderVersion"]),
             args={**fixed_args, "VERSION": self.version},
             cache_from=(
                 docker.CacheFromArgs(images=[pulumi.Output.concat(repository_url, ":", spec.cache_tag)])
                 if spec.cache_tag
                 else None
             ),
+            network=given.get("network"),
+            add_hosts=given.get("addHosts"),
         )
         image = docker.Image(
             f"{name}-image",
             image_name=pulumi.Output.concat(repository_url, ":", self.tag),
             build=build,
             registry=registry,
-            skip_push=False,
-            build_on_preview=False,  # PR previews must not build or push
+            skip_push=inputs["skipPush"],
+            build_on_preview=inputs["buildOnPreview"],  # off by default: PR previews must not build or push
             opts=child,
         )
         if spec.cache_tag:
@@ -391,8 +423,8 @@ class Image(pulumi.ComponentResource):
                 image_name=pulumi.Output.concat(repository_url, ":", spec.cache_tag),
                 build=build,
                 registry=registry,
-                skip_push=False,
-                build_on_preview=False,
+                skip_push=inputs["skipPush"],
+                build_on_preview=inputs["buildOnPreview"],
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[image]),
             )
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -103,13 +103,15 @@ def test_explicit_release_tag(run_component: ComponentRunner, context: Path) -> 
 # --------------------------------------------------------------------------------------------------
 # The tag: a reproducible digest of what makes pulumi-docker rebuild
 # --------------------------------------------------------------------------------------------------
-def test_tag_is_reproducible(context: Path, tmp_path: Path) -> None:
-    first = _tag(context)
-    assert _tag(context) == first
-    copy = tmp_path / "elsewhere" / "app"
-    copy.parent.mkdir()
-    os.system(f"cp -rp {context} {copy}")  # noqa: S605 (test fixture copy)
-    assert _tag(copy) == first, "the same files elsewhere give the same tag"
+def test_tag_is_reproducible(context: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(context.parent)
+    first = _tag(Path("app"))
+    assert _tag(Path("app")) == first
+    assert _tag(context) == first, "an absolute path to the same context is the same input string"
+    other = tmp_path / "other-checkout"
+    shutil.copytree(context.parent, other, symlinks=True, copy_function=shutil.copy2)
+    monkeypatch.chdir(other)
+    assert _tag(Path("app")) == first, "the same files at the same place in another checkout give the same tag"
 
 
 def test_tag_changes_with_source_dockerfile_platform_and_args(context: Path) -> None:
@@ -117,11 +119,98 @@ def test_tag_changes_with_source_dockerfile_platform_and_args(context: Path) -> 
     assert _tag(context, platform="linux/arm64") != base
     assert _tag(context, build_args={"EXTRA": "1"}) != base
     assert _tag(context, cache_tag="buildcache") != base
+    assert _tag(context, target="runtime") != base
     (context / "src" / "catalog" / "main.py").write_text("print('changed')\n")
     changed_source = _tag(context)
     assert changed_source != base
     (context / "Dockerfile").write_text("FROM python:3.13-slim\n")
     assert _tag(context) != changed_source
+
+
+# Every input pulumi-docker v5 diffs (provider/provider.go Diff over all inputs, Check adding
+# build.contextDigest) must change the tag, or a rebuild would push an existing tag and the
+# IMMUTABLE repository would refuse it.
+@pytest.mark.parametrize(
+    ("setting", "kwargs"),
+    [
+        ("build.network", {"network": "host"}),
+        ("build.addHosts", {"add_hosts": ("registry.internal:10.0.0.5",)}),
+        ("skipPush", {"skip_push": True}),
+        ("buildOnPreview", {"build_on_preview": True}),
+        ("build.target", {"target": "runtime"}),
+        ("build.cacheFrom", {"cache_tag": "buildcache"}),
+        ("build.platform", {"platform": "linux/arm64"}),
+        ("build.args", {"build_args": {"PYTHON_IMAGE": "python:3.12-slim"}}),
+    ],
+)
+def test_each_image_input_changes_the_tag(context: Path, setting: str, kwargs: dict[str, Any]) -> None:
+    assert _tag(context, **kwargs) != _tag(context), setting
+
+
+def test_the_context_path_string_changes_the_tag(context: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(context.parent)
+    base = _tag(Path("app"))
+    moved = context.parent / "service"
+    context.rename(moved)
+    assert _tag(Path("service")) != base, "same files under another context path: pulumi-docker rebuilds"
+
+
+def test_the_dockerfile_path_string_changes_the_tag(context: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(context.parent)
+    base = _tag(Path("app"))
+    shutil.copy(context / "Dockerfile", context / "Dockerfile.prod")
+    (context / ".dockerignore").write_text((context / ".dockerignore").read_text() + "Dockerfile*\n")
+    excluded = _tag(Path("app"))
+    assert excluded != base  # the ignore file itself is part of the context
+    renamed = _tag(Path("app"), dockerfile=Path("app/Dockerfile.prod"))
+    assert renamed != excluded, "same content, other Dockerfile path: pulumi-docker rebuilds"
+
+
+def test_the_builder_version_changes_the_digest(context: Path) -> None:
+    build = ImageBuild(context=context)
+    inputs = build.docker_inputs()
+    assert inputs["build"]["builderVersion"] == "BuilderBuildKit"
+    classic = {**inputs, "build": {**inputs["build"], "builderVersion": "BuilderV1"}}
+    digest = build_digest(context, build.dockerfile_path, inputs)
+    assert build_digest(context, build.dockerfile_path, classic) != digest
+
+
+def test_the_component_passes_exactly_what_the_tag_digests(run_component: ComponentRunner, context: Path) -> None:
+    kwargs: dict[str, Any] = {
+        "network": "host",
+        "add_hosts": ("registry.internal:10.0.0.5",),
+        "skip_push": True,
+        "build_on_preview": True,
+        "target": "runtime",
+        "cache_tag": "buildcache",
+    }
+    run, image = _run(run_component, context, **kwargs)
+    inputs = ImageBuild(context=context, **kwargs).docker_inputs()
+    resource = run.one(IMAGE, "img-image")
+    sent = dict(resource.inputs["build"])
+    assert sent.pop("cacheFrom") == {"images": [f"{REPO_URL}:buildcache"]}
+    assert sent.pop("args") == {**inputs["build"]["args"], "VERSION": image.tag}
+    expected = {k: v for k, v in inputs["build"].items() if k not in ("cacheFrom", "args")}
+    assert sent == expected
+    assert resource.inputs["skipPush"] is True
+    assert resource.inputs["buildOnPreview"] is True
+
+
+def test_a_dockerfile_specific_ignore_file_wins(context: Path) -> None:
+    """Docker and pulumi-docker read <Dockerfile>.dockerignore before <context>/.dockerignore."""
+    (context / "tests").mkdir()
+    (context / "tests" / "test_main.py").write_text("")
+    base = _tag(context)
+    assert "tests/test_main.py" not in [rel for rel, _ in context_files(context, context / "Dockerfile")]
+    (context / "Dockerfile.dockerignore").write_text("Dockerfile.dockerignore\n")  # lets tests/ in
+    files = [rel for rel, _ in context_files(context, context / "Dockerfile")]
+    assert "tests/test_main.py" in files
+    with_specific = _tag(context)
+    assert with_specific != base
+    (context / "tests" / "test_main.py").write_text("x = 1\n")
+    assert _tag(context) != with_specific, "files the specific ignore file lets in count"
+    (context / ".dockerignore").write_text("*\n")
+    assert DockerIgnore.read(context, context / "Dockerfile").excludes("tests/test_main.py") is False
 
 
 def test_tag_changes_with_file_mode_and_new_files(context: Path) -> None:
@@ -190,9 +279,10 @@ def test_context_files_are_sorted_relative_posix_paths(context: Path) -> None:
 def test_build_digest_covers_a_dockerfile_outside_the_context(context: Path, tmp_path: Path) -> None:
     outside = tmp_path / "Dockerfile.prod"
     outside.write_text("FROM scratch\n")
-    one = build_digest(context, outside, platform="linux/amd64", build_args={})
+    inputs = ImageBuild(context=context, dockerfile=outside).docker_inputs()
+    one = build_digest(context, outside, inputs)
     outside.write_text("FROM busybox\n")
-    assert build_digest(context, outside, platform="linux/amd64", build_args={}) != one
+    assert build_digest(context, outside, inputs) != one
 
 
 # --------------------------------------------------------------------------------------------------
@@ -296,6 +386,8 @@ def test_without_a_cache_tag_there_is_one_image_and_no_cache_from(
         ({"build_args": {"VERSION": "x"}}, "build_args"),
         ({"build_args": {"BAD-NAME": "x"}}, "build_args"),
         ({"dockerfile": Path("/nonexistent/Dockerfile")}, "dockerfile"),
+        ({"network": " "}, "network"),
+        ({"add_hosts": ("no-ip-here",)}, "add_hosts"),
     ],
 )
 def test_bad_build_settings_name_the_setting(context: Path, kwargs: dict[str, Any], setting: str) -> None:

@@ -1,0 +1,1 @@
+"""Repository tools: container bases, image and compose tests, the newcomer check."""
