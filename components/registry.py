@@ -618,24 +618,12 @@ class Registry(pulumi.ComponentResource):
         # The default key policy (the account administers the key, IAM policies grant use). ECR
         # uses the key through a grant it creates with the deployer's permissions at repository
         # creation, so no service principal is needed here.
-        policy = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "AccountAdministersKeyThroughIam",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:{ctx.partition}:iam::{ctx.account_id}:root"},
-                    "Action": "kms:*",
-                    "Resource": "*",
-                }
-            ],
-        }
         key = aws.kms.Key(
             f"{name}-key",
             description=f"ECR repositories {args.namespace}/{args.stack}/*",
             enable_key_rotation=True,
             deletion_window_in_days=30,
-            policy=json.dumps(policy),
+            policy=json.dumps(_account_key_policy(ctx)),
             opts=pulumi.ResourceOptions(parent=self),
         )
         aws.kms.Alias(
@@ -676,19 +664,8 @@ class Registry(pulumi.ComponentResource):
         aws.ecr.LifecyclePolicy(
             f"{name}-{short}-lifecycle", repository=repo.name, policy=self.lifecycle_policy, opts=child
         )
-        if args.pull_principals:
-            principals = sorted({pull_principal_arn(p, partition=args.context.partition) for p in args.pull_principals})
-            policy = {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Sid": "AllowPullFromNamedPrincipals",
-                        "Effect": "Allow",
-                        "Principal": {"AWS": principals},
-                        "Action": list(PULL_ACTIONS),
-                    }
-                ],
-            }
+        policy = _pull_policy(args)
+        if policy is not None:
             aws.ecr.RepositoryPolicy(
                 f"{name}-{short}-policy", repository=repo.name, policy=json.dumps(policy), opts=child
             )
@@ -803,7 +780,7 @@ class Registry(pulumi.ComponentResource):
                 aws.kms.Alias(
                     f"{name}-key-alias-{region}",
                     region=region,
-                    name=f"alias/{args.namespace}-{args.stack}-ecr-replica",
+                    name=replica_key_alias(args),
                     target_key_id=key.key_id,
                     opts=pulumi.ResourceOptions(parent=self),
                 )
@@ -821,12 +798,18 @@ class Registry(pulumi.ComponentResource):
                 assume_role_policy=json.dumps(template_trust_policy(ctx)),
                 opts=pulumi.ResourceOptions(parent=self),
             )
+            created = args.kms_key == "customer-managed"
+            policy = template_role_policy(
+                ctx,
+                args.namespace,
+                regions,
+                [] if created else [args.replica_kms_key_arns[r] for r in regions],
+                key_alias=replica_key_alias(args) if created else None,
+            )
             aws.iam.RolePolicy(
                 f"{name}-template-role-policy",
                 role=role.id,
-                policy=pulumi.Output.json_dumps(
-                    template_role_policy(ctx, args.namespace, regions, list(keys.values()))
-                ),
+                policy=json.dumps(policy),
                 opts=pulumi.ResourceOptions(parent=self),
             )
             role_arn = ctx.arn("iam", f"role/{role_name}", regional=False)
@@ -868,6 +851,20 @@ def replica_regions(args: RegistryArgs) -> list[str]:
     if settings is None or not args.replica_settings:
         return []
     return [d.region for d in settings.replication_destinations if d.account_id in (None, args.context.account_id)]
+
+
+def parse_replica_key(value: str, setting: str = "replica_kms_key_arns") -> tuple[str, str]:
+    """``"<region>=<key ARN>"``, the form a stack setting writes one ``replica_kms_key_arns`` entry in;
+    the ARN itself is checked by ``RegistryArgs`` (a key in that region)."""
+    region, sep, arn = value.partition("=")
+    if not sep or not _REGION.match(region) or not arn:
+        raise InputError(setting, value, "'<region>=<KMS key ARN>', e.g. 'eu-central-1=arn:aws:kms:eu-central-1:...'")
+    return region, arn
+
+
+def replica_key_alias(args: RegistryArgs) -> str:
+    """The alias of the replica key this component creates in each region (the same name in each)."""
+    return f"alias/{args.namespace}-{args.stack}-ecr-replica"
 
 
 def replica_template_role_name(args: RegistryArgs) -> str:
@@ -959,11 +956,31 @@ def template_trust_policy(ctx: AwsContext) -> dict[str, Any]:
 
 
 def template_role_policy(
-    ctx: AwsContext, namespace: str, regions: Sequence[str], key_arns: Sequence[pulumi.Input[str]]
+    ctx: AwsContext,
+    namespace: str,
+    regions: Sequence[str],
+    key_arns: Sequence[str] = (),
+    *,
+    key_alias: str | None = None,
 ) -> dict[str, Any]:
     """What the ECR user guide's custom template policy grants, scoped: creating, replicating into and
-    tagging the namespace's repositories in the replication regions, and grants on their keys."""
+    tagging the namespace's repositories in the replication regions, and grants on their keys.
+
+    The keys are named by ARN when given (plain), or, for the keys this component creates (whose IDs
+    AWS assigns), by their alias in each region through ``kms:ResourceAliases`` (AWS KMS developer
+    guide, "Use aliases to control access to KMS keys"), so the document is known at preview and the
+    IAM guardrails judge it there instead of turning into an advisory note.
+    """
     repositories = [f"arn:{ctx.partition}:ecr:{r}:{ctx.account_id}:repository/{namespace}/*" for r in regions]
+    keys: dict[str, Any] = {
+        "Sid": "UseReplicaKeys",
+        "Effect": "Allow",
+        "Action": ["kms:CreateGrant", "kms:RetireGrant", "kms:DescribeKey"],
+        "Resource": list(key_arns),
+    }
+    if key_alias is not None:
+        keys["Resource"] = [f"arn:{ctx.partition}:kms:{r}:{ctx.account_id}:key/*" for r in regions]
+        keys["Condition"] = {"ForAnyValue:StringEquals": {"kms:ResourceAliases": key_alias}}
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -973,11 +990,6 @@ def template_role_policy(
                 "Action": ["ecr:CreateRepository", "ecr:ReplicateImage", "ecr:TagResource"],
                 "Resource": repositories,
             },
-            {
-                "Sid": "UseReplicaKeys",
-                "Effect": "Allow",
-                "Action": ["kms:CreateGrant", "kms:RetireGrant", "kms:DescribeKey"],
-                "Resource": list(key_arns),
-            },
+            keys,
         ],
     }

@@ -31,7 +31,7 @@ from tests.aws_validation import (
     validate_request,
     wildcard_actions,
 )
-from tests.support import ComponentRunner, config_defaults
+from tests.support import ComponentRunner, config_defaults, unknown_paths
 
 CONTEXT = AwsContext(account_id="123456789012", region="eu-west-1")
 OTHER_ACCOUNT = "210987654321"
@@ -67,8 +67,8 @@ def _args(**overrides: Any) -> RegistryArgs:
     return RegistryArgs(**values)
 
 
-def _registry(run_component: ComponentRunner, **overrides: Any) -> StackRun:
-    return run_component(lambda: Registry("reg", _args(**overrides)))
+def _registry(run_component: ComponentRunner, *, preview: bool = False, **overrides: Any) -> StackRun:
+    return run_component(lambda: Registry("reg", _args(**overrides)), preview=preview)
 
 
 def test_each_same_account_destination_gets_a_template_with_the_sources_settings(
@@ -142,7 +142,22 @@ def test_customer_managed_encryption_gets_a_key_and_a_role_per_template(run_comp
     assert wildcard_actions(policy) == []
     create, use_keys = statements(policy)
     assert create["Resource"] == ["arn:aws:ecr:eu-central-1:123456789012:repository/container-platform/*"]
-    assert use_keys["Resource"] == [replica_key.outputs["arn"]]
+    # The created key by its alias (its ID is AWS's), so the policy is known at preview.
+    alias = run.one("aws:kms/alias:Alias", "reg-key-alias-eu-central-1")
+    assert alias.inputs["targetKeyId"] == replica_key.outputs["keyId"]
+    assert use_keys["Resource"] == ["arn:aws:kms:eu-central-1:123456789012:key/*"]
+    assert use_keys["Condition"] == {"ForAnyValue:StringEquals": {"kms:ResourceAliases": alias.inputs["name"]}}
+    preview = _registry(run_component, preview=True, kms_key="customer-managed")
+    assert unknown_paths(preview.one("aws:iam/rolePolicy:RolePolicy").wire_inputs.fields["policy"]) == []
+
+
+def test_a_given_replica_key_is_granted_by_its_arn(run_component: ComponentRunner) -> None:
+    source_key = "arn:aws:kms:eu-west-1:123456789012:key/0b3c1f2e-1111-2222-3333-444455556666"
+    replica_key = "arn:aws:kms:eu-central-1:123456789012:key/1c4d2f3e-1111-2222-3333-444455556666"
+    run = _registry(run_component, kms_key=source_key, replica_kms_key_arns={"eu-central-1": replica_key})
+    _, use_keys = statements(run.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])
+    assert use_keys["Resource"] == [replica_key]
+    assert "Condition" not in use_keys
 
 
 def test_a_given_key_needs_a_key_per_destination_region(run_component: ComponentRunner) -> None:
