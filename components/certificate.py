@@ -26,6 +26,7 @@ from typing import Final, Literal
 import pulumi
 import pulumi_aws as aws
 
+from components.arns import ACM_CERTIFICATE_ARN, ACM_CERTIFICATE_ARN_ALLOWED
 from components.aws_context import AwsContext
 from components.errors import InputError, one_of, require
 from components.hosted_zone import HostedZone, check_domain_name, validation_name
@@ -42,10 +43,6 @@ DEFAULT_NAME_QUOTA: Final = 10
 VALIDATION_TTL: Final = 300
 """Seconds resolvers cache a validation CNAME (ACM re-reads it for every renewal)."""
 
-_CERTIFICATE_ARN: Final = re.compile(
-    r"^arn:(?P<partition>aws[a-z-]*):acm:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):certificate/[0-9a-f-]{36}$"
-)
-
 
 @dataclass(frozen=True, kw_only=True)
 class CertificateArgs:
@@ -61,18 +58,29 @@ class CertificateArgs:
     """Public hosted zone to validate in (``HostedZone.lookup`` finds it by ID or name)."""
     existing_arn: str | None = None
     """An issued ACM certificate to use instead (nothing is requested or validated)."""
-    key_algorithm: KeyAlgorithm = "RSA_2048"
-    """Key type of a requested certificate."""
+    key_algorithm: KeyAlgorithm
+    """Key type of a requested certificate (checked with an existing one too, where it is unused)."""
     name_quota: int = DEFAULT_NAME_QUOTA
     """Names per certificate the account's ACM quota allows (10 unless raised, up to 100)."""
 
     def __post_init__(self) -> None:
-        if (self.zone is None) == (self.existing_arn is None):
+        one_of("key_algorithm", self.key_algorithm, KEY_ALGORITHMS)
+        # Exactly one source. The errors name the other field too (``refers``), so the stack settings
+        # can say which config keys conflict.
+        if self.zone is not None and self.existing_arn is not None:
             raise InputError(
-                "zone/existing_arn",
-                {"zone": self.zone.name if self.zone else None, "existing_arn": self.existing_arn},
-                "exactly one: a hosted zone (the stack requests and validates the certificate) "
-                "or an existing certificate ARN (nothing is requested)",
+                "existing_arn",
+                self.existing_arn,
+                f"none when zone is given (the certificate is requested and DNS-validated in {self.zone.name}); "
+                "to use an existing certificate instead, give no zone",
+                refers=("zone",),
+            )
+        if self.zone is None and self.existing_arn is None:
+            raise InputError(
+                "zone",
+                None,
+                "a hosted zone (the certificate is requested and DNS-validated there) or existing_arn",
+                refers=("existing_arn",),
             )
         if self.existing_arn is not None:
             self._check_existing(self.existing_arn)
@@ -84,7 +92,6 @@ class CertificateArgs:
             )
             return
         assert self.zone is not None
-        one_of("key_algorithm", self.key_algorithm, KEY_ALGORITHMS)
         require(
             isinstance(self.name_quota, int) and 1 <= self.name_quota <= MAX_NAMES,
             "name_quota",
@@ -105,13 +112,17 @@ class CertificateArgs:
         )
 
     def _check_existing(self, arn: str) -> None:
-        m = _CERTIFICATE_ARN.match(arn) if isinstance(arn, str) else None
+        # The shape is components.arns' (one pattern wherever a certificate ARN is taken); the region
+        # and partition are this component's own rule: an ALB only attaches certificates of its region.
         ctx = self.context
+        shaped = isinstance(arn, str) and ACM_CERTIFICATE_ARN.match(arn) is not None
+        partition, region = (arn.split(":")[1], arn.split(":")[3]) if shaped else ("", "")
         require(
-            m is not None and m["partition"] == ctx.partition and m["region"] == ctx.region,
+            shaped and partition == ctx.partition and region == ctx.region,
             "existing_arn",
             arn,
-            f"an ACM certificate ARN in {ctx.region}: arn:{ctx.partition}:acm:{ctx.region}:<account>:certificate/<id>",
+            f"{ACM_CERTIFICATE_ARN_ALLOWED} in this stack's region {ctx.region} (an ALB only uses certificates "
+            "of its own region)",
         )
 
     @property

@@ -34,13 +34,14 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final, Literal
 
 import pulumi
 import pulumi_aws as aws
 
-from components.errors import InputError, in_range, require
+from components.arns import check_sns_topic_arn
+from components.errors import in_range, require
 from components.load_balancer import IDLE_TIMEOUT
 
 AlarmKind = Literal["target-5xx", "latency-p99", "unhealthy-hosts", "task-shortfall"]
@@ -63,26 +64,27 @@ def _percent(setting: str, value: float) -> None:
 
 @dataclass(frozen=True, kw_only=True)
 class AlarmThresholds:
-    """Where the alarms trip. Defaults are what this service would page on, not what a demo shows."""
+    """Where the alarms trip. The stack's defaults (Pulumi.yaml, the one home of defaults) are what this
+    service would page on, not what a demo shows; the reasons are given per field."""
 
-    target_5xx_percent: float = 5.0
+    target_5xx_percent: float
     """Share of a service's requests answered 5xx by its tasks. 5% for ``evaluation_minutes`` is an
     outage for one in twenty users, clearly past noise (a healthy catalog API answers well under 0.1%
     5xx) yet not tripped by a single slow dependency blip."""
-    elb_5xx_percent: float = 5.0
+    elb_5xx_percent: float
     """Share of all requests the ALB answers 5xx itself (no healthy target, reset connections)."""
-    min_requests: int = 20
+    min_requests: int
     """Requests per minute below which error shares are not judged (one 5xx in a handful of requests
     would read as 20-50%)."""
-    p99_latency_ms: int = 1000
+    p99_latency_ms: int
     """p99 response time of a service's tasks. Cache hits answer in milliseconds and database reads
     in tens of ms: a p99 past one second means the cache or the database is in trouble."""
-    unhealthy_hosts: int = 1
+    unhealthy_hosts: int
     """Targets failing the ALB health check, at or above which the alarm trips."""
-    evaluation_minutes: int = 3
+    evaluation_minutes: int
     """Consecutive breaching minutes before the error, latency and health alarms trip (3: long enough
     to ride out a retry burst, short enough that a bad deployment is rolled back within minutes)."""
-    task_shortfall_minutes: int = 10
+    task_shortfall_minutes: int
     """Minutes with fewer running tasks than desired before that alarm trips (a replaced Spot task or
     a rolling deployment dips briefly; ten minutes without recovery needs a person)."""
 
@@ -118,7 +120,7 @@ class EdgeAlarmsArgs:
     load_balancer_arn_suffix: pulumi.Input[str]
     """``app/<name>/<id>`` (the CloudWatch dimension)."""
     services: Sequence[MonitoredService]
-    thresholds: AlarmThresholds = field(default_factory=AlarmThresholds)
+    thresholds: AlarmThresholds
     alarm_topic_arn: str | None = None
     """SNS topic notified on ALARM and OK; None creates the alarms without actions."""
     container_insights: bool = True
@@ -146,12 +148,7 @@ class EdgeAlarmsArgs:
                     self.name_prefix,
                     "a prefix keeping alarm names within 255 characters",
                 )
-        if self.alarm_topic_arn is not None and not re.match(
-            r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$", self.alarm_topic_arn
-        ):
-            raise InputError(
-                "alarm_topic_arn", self.alarm_topic_arn, "an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)"
-            )
+        check_sns_topic_arn("alarm_topic_arn", self.alarm_topic_arn)
 
     def alarm_name(self, service_key: str, kind: str) -> str:
         return f"{self.name_prefix}-{service_key}-{kind}"

@@ -23,6 +23,7 @@ from components.errors import InputError, require
 _LABEL: Final = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 MAX_DOMAIN_LENGTH: Final = 253
 _ZONE_ID: Final = re.compile(r"^Z[A-Z0-9]{1,31}$")
+_ZONE_ID_ALLOWED: Final = "a Route 53 hosted zone ID (Z followed by upper-case letters and digits)"
 
 
 def check_domain_name(setting: str, value: str, *, wildcard: bool = False) -> str:
@@ -40,6 +41,17 @@ def check_domain_name(setting: str, value: str, *, wildcard: bool = False) -> st
     labels = name.split(".")
     require(len(labels) >= 2 and all(_LABEL.match(label) for label in labels), setting, value, allowed)
     require(not labels[-1].isdigit(), setting, value, allowed + " (not an IP address)")
+    return value
+
+
+def check_host_label(setting: str, value: str) -> str:
+    """One DNS label (``api``, ``static``), as the first part of a host under a domain; returned as is."""
+    require(
+        isinstance(value, str) and bool(_LABEL.match(value)),
+        setting,
+        value,
+        "one lowercase DNS label: 1-63 of a-z, 0-9 and '-', no '-' first or last",
+    )
     return value
 
 
@@ -70,7 +82,7 @@ class HostedZone:
             isinstance(self.zone_id, str) and bool(_ZONE_ID.match(self.zone_id)),
             "zone.zone_id",
             self.zone_id,
-            "a Route 53 hosted zone ID (Z followed by upper-case letters and digits)",
+            _ZONE_ID_ALLOWED,
         )
         check_domain_name("zone.name", self.name)
 
@@ -86,10 +98,17 @@ class HostedZone:
         A private zone is refused: ACM validates from the public DNS, and public clients could not
         resolve aliases in it.
         """
-        if (zone_id is None) == (name is None):
+        if zone_id is not None and name is not None:
             raise InputError(
-                "zone", {"zone_id": zone_id, "name": name}, "exactly one of a hosted zone ID or a zone name"
+                "zone.zone_id",
+                zone_id,
+                "empty when the zone is looked up by zone.name (one way to find it)",
+                refers=("zone.name",),
             )
+        if zone_id is None and name is None:
+            raise InputError("zone", None, "a hosted zone ID or a zone name to look it up by")
+        if zone_id is not None:
+            require(bool(_ZONE_ID.match(zone_id)), "zone.zone_id", zone_id, _ZONE_ID_ALLOWED)
         if name is not None:
             check_domain_name("zone.name", name.rstrip("."))
         found = aws.route53.get_zone(zone_id=zone_id, name=name, private_zone=False)

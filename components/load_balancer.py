@@ -292,8 +292,10 @@ class LoadBalancerArgs:
     """Listener rules; anything they do not match gets the default 404."""
     spec: LoadBalancerSpec
     """Ingress, TLS policy, deletion protection, access logs."""
-    certificate_arn: str | None = None
-    """ACM certificate: HTTPS on 443 with HTTP redirecting to it. Without one, HTTP only (dev)."""
+    certificate_arn: pulumi.Input[str] | None = None
+    """ACM certificate: HTTPS on 443 with HTTP redirecting to it. Without one, HTTP only (dev). Pass
+    ``Certificate.arn`` (the validation's output) so the HTTPS listener waits until ACM has issued it;
+    a plain ARN is checked here, an ``Output`` by ACM when the listener is created."""
     access_log_bucket_name: str | None = None
     """Globally unique bucket name; ``<name>-access-logs-<account>-<region>`` when omitted."""
     idle_timeout_seconds: int = 60
@@ -328,7 +330,8 @@ class LoadBalancerArgs:
             "target groups some rule routes to (ECS refuses a target group no listener routes to)",
         )
         allocate_priorities(self.rules, first=self.first_rule_priority)  # raises on conflicts
-        check_certificate_arn("certificate_arn", self.certificate_arn)
+        if isinstance(self.certificate_arn, str):
+            check_certificate_arn("certificate_arn", self.certificate_arn)
         _in_range("idle_timeout_seconds", self.idle_timeout_seconds, IDLE_TIMEOUT)
         require(
             self.idle_timeout_seconds < self.app_keep_alive_seconds,
@@ -489,8 +492,8 @@ class LoadBalancer(pulumi.ComponentResource):
             self.https_listener_arn = None
             rules_listener = http_listener
             self.listener_mode = (
-                "HTTP only on :80 (no certificateArn configured: traffic is NOT encrypted; set one for "
-                f"HTTPS with redirect); {len(args.rules)} routing rules, default 404"
+                "HTTP only on :80 (no certificate: traffic is NOT encrypted; give a hosted zone or a certificate "
+                f"ARN for HTTPS with redirect); {len(args.rules)} routing rules, default 404"
             )
         self.http_listener_arn = http_listener.arn
         self.listener_arn = rules_listener.arn

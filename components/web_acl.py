@@ -35,13 +35,15 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, cast
 
 import pulumi
 import pulumi_aws as aws
 
+from components.arns import check_kms_key_arn
 from components.aws_context import AwsContext
 from components.errors import InputError, in_range, one_of, require
+from components.log_groups import check_retention
 
 WafMode = Literal["count", "block"]
 WAF_MODES: Final = ("count", "block")
@@ -86,42 +88,45 @@ class RuleOverride:
     action: OverrideAction = "count"
     """``count`` (the usual exclusion: seen and logged, never blocked), ``block`` or ``allow``."""
 
+    @classmethod
+    def parse(cls, value: str, setting: str = "overrides") -> RuleOverride:
+        """``<RuleGroup>/<Rule>[=count|block|allow]`` (``count`` when no action is given), the form a
+        stack setting writes; the parts are checked by ``WafSpec``."""
+        head, sep, action = value.partition("=")
+        group, slash, rule = head.partition("/")
+        if not slash or not group or not rule or (sep and not action):
+            raise InputError(
+                setting,
+                value,
+                "'<RuleGroup>/<Rule>' or '<RuleGroup>/<Rule>=<count|block|allow>', "
+                f"e.g. '{COMMON_RULE_SET}/SizeRestrictions_BODY'",
+            )
+        return cls(rule_group=group, rule=rule, action=cast("OverrideAction", action or "count"))
+
 
 @dataclass(frozen=True, kw_only=True)
-class WebAclArgs:
-    """Settings of the web ACL protecting one ALB."""
+class WafSpec:
+    """What the web ACL does: plain values a stack's config decides, validated."""
 
-    context: AwsContext
-    """Account and region (the ACL is regional and must be in the ALB's region)."""
-    name: str
-    """Web ACL name (1-128 of letters, digits, '_', '-'); also names its metrics and log group."""
-    resource_arn: pulumi.Input[str]
-    """The ALB to protect."""
     mode: WafMode
-    """``count`` (observe) or ``block``."""
+    """``count`` (observe: matches are counted and logged, nothing is blocked) or ``block``."""
     rate_limit: int
     """Requests per ``rate_window_seconds`` one client IP may send (10 to 2,000,000,000)."""
-    rate_window_seconds: int = 300
+    rate_window_seconds: int
     """The rate rule's look-back window: 60, 120, 300 or 600 seconds."""
-    overrides: Sequence[RuleOverride] = ()
+    overrides: Sequence[RuleOverride]
     """Rule action overrides in the managed groups (exclusions are ``action="count"``)."""
-    log_retention_days: int = 30
+    log_retention_days: int
     """Retention of the WAF log group."""
-    log_filter: LogFilter = "all"
+    log_filter: LogFilter
     """``all`` requests, or only those a rule ``matched`` (blocked or counted), which cuts log volume."""
 
     def __post_init__(self) -> None:
-        require(
-            isinstance(self.name, str) and bool(_ENTITY_NAME.match(self.name)),
-            "name",
-            self.name,
-            "1-128 of letters, digits, '_' and '-' (WAF's EntityName)",
-        )
-        require(len(self.log_group_name) <= 512, "name", self.name, "a name whose log group name fits 512 characters")
         one_of("mode", self.mode, WAF_MODES)
         in_range("rate_limit", self.rate_limit, *RATE_LIMIT, unit="requests per window")
         one_of("rate_window_seconds", self.rate_window_seconds, RATE_WINDOWS)
         one_of("log_filter", self.log_filter, LOG_FILTERS)
+        check_retention("log_retention_days", self.log_retention_days)
         seen: set[tuple[str, str]] = set()
         for i, override in enumerate(self.overrides):
             one_of(f"overrides[{i}].rule_group", override.rule_group, MANAGED_RULE_GROUPS)
@@ -144,6 +149,38 @@ class WebAclArgs:
                 f"{count} for {group}",
                 f"at most {MAX_OVERRIDES_PER_GROUP} per rule group",
             )
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebAclArgs:
+    """The web ACL protecting one ALB: where it is, what it protects, and its spec."""
+
+    context: AwsContext
+    """Account and region (the ACL is regional and must be in the ALB's region)."""
+    name: str
+    """Web ACL name (1-128 of letters, digits, '_', '-'); also names its metrics and log group."""
+    resource_arn: pulumi.Input[str]
+    """The ALB to protect."""
+    spec: WafSpec
+    """Mode, rate limit, overrides, logging."""
+    log_kms_key_arn: pulumi.Input[str] | None = None
+    """Customer-managed KMS key encrypting the WAF log group (its key policy must let CloudWatch Logs
+    use it for this log group); None leaves CloudWatch Logs' own encryption."""
+
+    def __post_init__(self) -> None:
+        require(
+            isinstance(self.name, str) and bool(_ENTITY_NAME.match(self.name)),
+            "name",
+            self.name,
+            "1-128 of letters, digits, '_' and '-' (WAF's EntityName)",
+        )
+        require(len(self.log_group_name) <= 512, "name", self.name, "a name whose log group name fits 512 characters")
+        if isinstance(self.log_kms_key_arn, str):
+            check_kms_key_arn("log_kms_key_arn", self.log_kms_key_arn)
+
+    @property
+    def mode(self) -> WafMode:
+        return self.spec.mode
 
     @property
     def log_group_name(self) -> str:
@@ -186,7 +223,7 @@ def _managed_rule(args: WebAclArgs, rule: str, group: str, priority: int) -> aws
         aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideArgs(
             name=o.rule, action_to_use=_override_action(o.action)
         )
-        for o in args.overrides
+        for o in args.spec.overrides
         if o.rule_group == group
     ]
     # Count mode overrides the whole group to count; block mode keeps the group's own actions. (The
@@ -225,7 +262,7 @@ def _rate_rule(args: WebAclArgs, rule: str, priority: int) -> aws.wafv2.WebAclRu
         action=action,
         statement=aws.wafv2.WebAclRuleStatementArgs(
             rate_based_statement=aws.wafv2.WebAclRuleStatementRateBasedStatementArgs(
-                aggregate_key_type="IP", limit=args.rate_limit, evaluation_window_sec=args.rate_window_seconds
+                aggregate_key_type="IP", limit=args.spec.rate_limit, evaluation_window_sec=args.spec.rate_window_seconds
             )
         ),
         visibility_config=_visibility(args, rule),
@@ -310,7 +347,11 @@ class WebAcl(pulumi.ComponentResource):
         )
 
         log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs", name=args.log_group_name, retention_in_days=args.log_retention_days, opts=child
+            f"{name}-logs",
+            name=args.log_group_name,
+            retention_in_days=args.spec.log_retention_days,
+            kms_key_id=args.log_kms_key_arn,
+            opts=child,
         )
         policy = aws.cloudwatch.LogResourcePolicy(
             f"{name}-log-delivery",
@@ -328,7 +369,7 @@ class WebAcl(pulumi.ComponentResource):
                 )
                 for header in REDACTED_HEADERS
             ],
-            logging_filter=_matched_only() if args.log_filter == "matched" else None,
+            logging_filter=_matched_only() if args.spec.log_filter == "matched" else None,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )
         self.register_outputs(

@@ -44,7 +44,10 @@ class AwsMocks(pulumi.runtime.Mocks):
         if answer is None:
             where = registry.module_for(args.token).replace(".", "/") + ".py"
             raise UnansweredInvokeError(f"the mock cloud has no answer for invoke {args.token!r}; add one in {where}")
-        return answer(self.cloud, dict(args.args)), []
+        try:
+            return answer(self.cloud, dict(args.args)), []
+        except registry.InvokeFailed as failure:
+            return {}, [("", str(failure))]
 
 
 def _generic(cloud: Cloud, type_: str, name: str, inputs: dict[str, Any]) -> tuple[str, Outputs]:

@@ -33,6 +33,11 @@ class DuplicateRegistrationError(RuntimeError):
     """Two functions claim to answer the same resource type or invoke token."""
 
 
+class InvokeFailed(Exception):  # noqa: N818 (named for what the engine reports, as the provider does)
+    """An invoke answer's refusal (no such zone, say): the engine reports it to the program as a failed
+    invoke (``ResourceInvokeResponse.failures``), which the program may catch, not as a broken RPC."""
+
+
 @dataclass(frozen=True)
 class Registration(Generic[F]):
     token: str

@@ -10,8 +10,11 @@ import pulumi_aws as aws
 
 from components.aws_context import AwsContext
 from components.cache import Cache, CacheArgs, CacheSpec
+from components.certificate import Certificate
+from components.dashboard import CacheEngine, DashboardCache, StackDashboard, StackDashboardArgs
 from components.database import Database, DatabaseArgs
 from components.ecs_cluster import EcsCluster, EcsClusterArgs
+from components.edge_alarms import EdgeAlarms, EdgeAlarmsArgs, MonitoredService
 from components.fargate_service import (
     CloudMapRegistration,
     CpuArchitecture,
@@ -30,8 +33,10 @@ from components.memcached import MemcachedArgs, MemcachedCluster
 from components.network import INTERFACE_ENDPOINT_SERVICES, Network, NetworkArgs
 from components.network_load_balancer import AlbListener, NetworkLoadBalancer, NetworkLoadBalancerArgs, alb_front_door
 from components.registry import Registry, RegistryArgs
+from components.service_dns import AliasTarget, ServiceDns, ServiceDnsArgs, ServiceHost
+from components.web_acl import WebAcl, WebAclArgs
 from stack import exports
-from stack.settings import ConfigError, StackSettings, physical_id
+from stack.settings import STATIC_IP_HOST, ConfigError, StackSettings, physical_id
 
 APP_PORT: Final = 8080
 """Port the app listens on in its container (``PORT``)."""
@@ -230,6 +235,27 @@ def _inspection(settings: StackSettings, context: AwsContext, network: Network) 
     )
 
 
+@dataclass(frozen=True)
+class Compute:
+    """The ALB, its edge (certificate, web ACL, alarms) and the services behind it."""
+
+    alb: LoadBalancer
+    cluster: EcsCluster
+    services: dict[str, FargateService]
+    monitored: list[MonitoredService]
+    certificate: Certificate | None
+    web_acl: WebAcl | None
+    web_acl_name: str | None
+    alarms: EdgeAlarms
+    outputs: dict[str, Any]
+
+
+def _host_headers(settings: StackSettings, role: str) -> list[str]:
+    """A service's own host, and the static-IP NLB's name (which reaches the same ALB rules)."""
+    hosts = settings.edge.hosts
+    return [hosts[key] for key in (role, STATIC_IP_HOST) if key in hosts]
+
+
 def _compute(
     settings: StackSettings,
     context: AwsContext,
@@ -237,11 +263,16 @@ def _compute(
     image: Image,
     repository_arn: str,
     connection: DataStoreConnection,
-) -> tuple[LoadBalancer, dict[str, Any]]:
+) -> Compute:
     """The ALB, the ECS cluster and the two services built from the one image: the catalog API
-    (``SERVICE_ROLE=api``, ``/api/*``) and ops (``SERVICE_ROLE=ops``, ``/ops/*``)."""
+    (``SERVICE_ROLE=api``, ``/api/*``) and ops (``SERVICE_ROLE=ops``, ``/ops/*``); in front of the ALB
+    its certificate and web ACL, beside the services the alarms their deployments roll back on."""
     stack = settings.stack
-    domain = settings.domain_name
+    edge = settings.edge
+    domain = edge.domain_name
+    # Requested and DNS-validated in the zone (or an existing ARN passed through): its ``arn`` is the
+    # CertificateValidation's output, so the HTTPS listener is created only once ACM has issued it.
+    certificate = Certificate(f"{stack}-cert", edge.certificate) if edge.certificate is not None else None
     alb = LoadBalancer(
         f"{stack}-alb",
         LoadBalancerArgs(
@@ -261,23 +292,62 @@ def _compute(
                     name="api",
                     target="api",
                     path_patterns=["/api/*"],
-                    host_headers=[f"api.{domain}"] if domain else [],
+                    host_headers=_host_headers(settings, "api"),
                 ),
                 RoutingRule(
                     name="ops",
                     target="ops",
                     path_patterns=["/ops/*"],
-                    host_headers=[f"ops.{domain}"] if domain else [],
+                    host_headers=_host_headers(settings, "ops"),
                     source_cidrs=settings.ops_allowed_cidrs,
                 ),
             ],
             spec=settings.load_balancer,
-            certificate_arn=settings.certificate_arn,
+            certificate_arn=certificate.arn if certificate is not None else None,
             access_log_bucket_name=f"{_physical_id(settings, 24)}-alb-logs-{context.account_id}-{context.region}",
         ),
     )
 
     cluster = EcsCluster(f"{stack}-ecs", EcsClusterArgs(context=context, vpc_id=network.vpc_id, spec=settings.cluster))
+
+    web_acl: WebAcl | None = None
+    web_acl_name: str | None = None
+    if edge.waf is not None:
+        web_acl_name = _physical_id(settings, 128)
+        web_acl = WebAcl(
+            f"{stack}-waf",
+            WebAclArgs(
+                context=context,
+                name=web_acl_name,
+                resource_arn=alb.arn,
+                spec=edge.waf,
+                # The cluster's key, as for the services' log groups (its policy admits CloudWatch Logs
+                # for this account's log groups).
+                log_kms_key_arn=cluster.exec_kms_key_arn,
+            ),
+        )
+
+    monitored = [
+        MonitoredService(
+            key=role,
+            cluster_name=cluster.cluster_name,
+            service_name=role,
+            target_group_arn_suffix=alb.target_group_arn_suffixes[role],
+        )
+        for role in settings.services
+    ]
+    # Before the services: each names its rollback alarms, which must exist when it is created.
+    alarms = EdgeAlarms(
+        f"{stack}-alarms",
+        EdgeAlarmsArgs(
+            name_prefix=_physical_id(settings, 128),
+            load_balancer_arn_suffix=alb.arn_suffix,
+            services=monitored,
+            thresholds=edge.alarms,
+            alarm_topic_arn=edge.alarm_topic_arn,
+            container_insights=settings.cluster.container_insights != "disabled",
+        ),
+    )
 
     # With interface endpoints, tasks reach ECR, CloudWatch Logs, Secrets Manager and ECS Exec's
     # channels without the internet, and image layers come from S3 through the gateway endpoint (not
@@ -343,6 +413,8 @@ def _compute(
                     namespace_id=cluster.namespace_id, namespace_name=cluster.namespace_name
                 ),
                 execute_command=execute,
+                # ECS rolls a deployment back when one of these goes to ALARM, beside the circuit breaker.
+                deployment_alarm_names=alarms.deployment_alarm_names[role] if edge.deployment_alarms else (),
             ),
         )
 
@@ -361,7 +433,59 @@ def _compute(
         exports.SERVICE_URLS: {role: public_url(role) for role in services},
         exports.SERVICE_DISCOVERY_NAMES: {role: s.discovery_name for role, s in services.items()},
     }
-    return alb, outputs
+    return Compute(
+        alb=alb,
+        cluster=cluster,
+        services=services,
+        monitored=monitored,
+        certificate=certificate,
+        web_acl=web_acl,
+        web_acl_name=web_acl_name,
+        alarms=alarms,
+        outputs=outputs,
+    )
+
+
+def _service_dns(settings: StackSettings, alb: LoadBalancer, nlb: NetworkLoadBalancer | None) -> ServiceDns | None:
+    """Alias records in the zone: each service's host to the ALB, the static-IP name to the NLB."""
+    edge = settings.edge
+    if edge.zone is None or not edge.hosts:
+        return None
+    return ServiceDns(
+        f"{settings.stack}-dns",
+        ServiceDnsArgs(
+            zone=edge.zone,
+            hosts=[
+                ServiceHost(key=key, name=host, target="nlb" if key == STATIC_IP_HOST else "alb")
+                for key, host in edge.hosts.items()
+            ],
+            # Both load balancers are IPv4-only (ip_address_type="ipv4"): A records, no AAAA.
+            alb=AliasTarget(dns_name=alb.dns_name, zone_id=alb.zone_id, ipv6=False),
+            nlb=AliasTarget(dns_name=nlb.dns_name, zone_id=nlb.zone_id, ipv6=False) if nlb is not None else None,
+        ),
+    )
+
+
+def _dashboard(
+    settings: StackSettings, context: AwsContext, compute: Compute, cache: CacheStore
+) -> StackDashboard | None:
+    if not settings.edge.dashboard:
+        return None
+    # CloudWatch's CacheClusterId: a replication group's member clusters, or the Memcached cluster.
+    node_ids = cache.node_ids if isinstance(cache, Cache) else [settings.cache.identifier]
+    return StackDashboard(
+        f"{settings.stack}-dashboard",
+        StackDashboardArgs(
+            name=_physical_id(settings, 255),
+            region=context.region,
+            load_balancer_arn_suffix=compute.alb.arn_suffix,
+            services=compute.monitored,
+            cache=DashboardCache(engine=cast("CacheEngine", cache.engine), node_ids=node_ids),
+            database_identifier=settings.database.identifier,
+            web_acl_name=compute.web_acl_name,
+            alarm_arns=compute.alarms.alarm_arns,
+        ),
+    )
 
 
 def build(settings: StackSettings, context: AwsContext) -> dict[str, Any]:
@@ -383,11 +507,13 @@ def build(settings: StackSettings, context: AwsContext) -> dict[str, Any]:
         ImageArgs(repository_url=registry.repository_url, registry_id=registry.registry_id, build=settings.image),
     )
     cache, database = _data_stores(settings, network)
-    alb, compute_outputs = _compute(
+    compute = _compute(
         settings, context, network, image, registry.repository_arns["app"], data_store_connection(cache, database)
     )
-    nlb = _static_ip_nlb(settings, network, alb)
+    nlb = _static_ip_nlb(settings, network, compute.alb)
     inspection = _inspection(settings, context, network)
+    _service_dns(settings, compute.alb, nlb)
+    dashboard = _dashboard(settings, context, compute, cache)
 
     return {
         exports.ENVIRONMENT: settings.environment,
@@ -413,7 +539,12 @@ def build(settings: StackSettings, context: AwsContext) -> dict[str, Any]:
         exports.DATABASE_USERNAME: database.username,
         exports.DATABASE_SECRET_ARN: database.secret_arn,
         exports.DATABASE_SECURITY_GROUP_ID: database.security_group_id,
-        **compute_outputs,
+        **compute.outputs,
+        # The edge (issue 16).
+        exports.CERTIFICATE_ARN: compute.certificate.arn if compute.certificate is not None else None,
+        exports.WEB_ACL_ARN: compute.web_acl.arn if compute.web_acl is not None else None,
+        exports.DASHBOARD_NAME: dashboard.name if dashboard is not None else None,
+        exports.SERVICE_HOST_NAMES: dict(settings.edge.hosts) or None,
     }
 
 

@@ -27,11 +27,12 @@ from typing import Any, Final, Literal, TypeVar, get_args
 import pulumi
 import yaml
 
-from components.arns import check_certificate_arn
 from components.aws_context import AwsContext
 from components.cache import CacheSpec
+from components.certificate import KEY_ALGORITHMS, CertificateArgs
 from components.database import DatabaseSpec
 from components.ecs_cluster import EcsClusterSpec, FargateCapacity
+from components.edge_alarms import AlarmThresholds
 from components.errors import InputError, one_of
 from components.fargate_service import AutoScaling, TaskSize
 from components.gateway_load_balancer import (
@@ -42,6 +43,7 @@ from components.gateway_load_balancer import (
     TargetFailover,
     check_allowed_principals,
 )
+from components.hosted_zone import HostedZone, check_domain_name, check_host_label
 from components.image import ImageBuild
 from components.load_balancer import LoadBalancerSpec, check_cidrs
 from components.memcached import MemcachedSpec
@@ -52,7 +54,9 @@ from components.registry import (
     RegistryWideSettings,
     ReplicationDestination,
     RetentionPolicy,
+    parse_replica_key,
 )
+from components.web_acl import RuleOverride, WafSpec
 
 PROJECT_DIR: Final = Path(__file__).resolve().parent.parent
 PROJECT_FILE: Final = PROJECT_DIR / "Pulumi.yaml"
@@ -181,6 +185,9 @@ class KeyTable:
     """
 
     keys: Mapping[str, str]
+    derived: frozenset[str] = frozenset()
+    """Fields the section derives from their keys (parsing a list of ``<a>=<b>`` entries into a
+    mapping, composing host names from a domain) and passes in: named for errors, never read as is."""
 
     def key_for(self, setting: str) -> str | None:
         """The key of a field path: the path itself, or its longest listed parent."""
@@ -213,7 +220,7 @@ class KeyTable:
         return {
             name: read.optional(key) if fields[name] else read.value(key)
             for name, key in self.keys.items()
-            if name in fields and name not in given
+            if name in fields and name not in given and name not in self.derived
         }
 
     def build(self, spec: Callable[..., SpecT], read: ConfigReader, **given: Any) -> SpecT:
@@ -355,7 +362,11 @@ REGISTRY: Final = KeyTable(
         "scan_filters": "ecrScanFilters",
         "replication_destinations": "ecrReplicationDestinations",
         **{f"registry_settings.{name}": key for name, key in REGISTRY_WIDE.keys.items()},
-    }
+        # Replicated repositories get the source's settings (issue 16).
+        "replica_settings": "ecrReplicaSettings",
+        "replica_kms_key_arns": "ecrReplicaKmsKeys",
+    },
+    derived=frozenset({"replica_kms_key_arns"}),
 )
 IMAGE: Final = KeyTable({"platform": "imagePlatform", "tag": "imageTag", "cache_tag": "ecrBuildCacheTag"})
 LOAD_BALANCER: Final = KeyTable(
@@ -367,7 +378,6 @@ LOAD_BALANCER: Final = KeyTable(
         "access_log_expiration_days": "logRetentionDays",
     }
 )
-EDGE: Final = KeyTable({"certificate_arn": "certificateArn", "ops_allowed_cidrs": "opsAllowedCidrs"})
 CAPACITY: Final = KeyTable(
     {"base_tasks": "fargateBaseTasks", "on_demand_weight": "fargateWeight", "spot_weight": "fargateSpotWeight"}
 )
@@ -429,6 +439,47 @@ INSPECTION: Final = KeyTable(
     }
 )
 
+# -- the edge (issue 16): certificate and DNS, WAF, alarms and rollback, dashboard ------------------
+EDGE: Final = KeyTable(
+    {
+        "domain_name": "domainName",
+        "nlb_host_name": "nlbHostName",
+        "ops_allowed_cidrs": "opsAllowedCidrs",
+        "key_algorithm": "certificateKeyAlgorithm",
+    }
+)
+CERTIFICATE: Final = KeyTable(
+    {
+        "existing_arn": "certificateArn",
+        "key_algorithm": "certificateKeyAlgorithm",
+        "domain_names": "domainName",
+        # "zone": the key the zone was given by (hostedZoneId or hostedZoneName), added per stack.
+    },
+    derived=frozenset({"domain_names", "zone"}),
+)
+WAF: Final = KeyTable(
+    {
+        "mode": "wafMode",
+        "rate_limit": "wafRateLimit",
+        "rate_window_seconds": "wafRateWindowSeconds",
+        "overrides": "wafRuleOverrides",
+        "log_filter": "wafLogFilter",
+        "log_retention_days": "logRetentionDays",
+    },
+    derived=frozenset({"overrides"}),
+)
+ALARMS: Final = KeyTable(
+    {
+        "target_5xx_percent": "alarmTarget5xxPercent",
+        "elb_5xx_percent": "alarmElb5xxPercent",
+        "min_requests": "alarmMinRequestsPerMinute",
+        "p99_latency_ms": "alarmP99LatencyMs",
+        "unhealthy_hosts": "alarmUnhealthyHosts",
+        "evaluation_minutes": "alarmEvaluationMinutes",
+        "task_shortfall_minutes": "alarmTaskShortfallMinutes",
+    }
+)
+
 
 # --------------------------------------------------------------------------------------------------
 # The settings of a stack
@@ -439,6 +490,36 @@ class ServiceSettings:
 
     size: TaskSize
     autoscaling: AutoScaling
+
+
+@dataclass(frozen=True, kw_only=True)
+class EdgeSettings:
+    """The edge: names, certificate, web ACL and alarms (issue 16)."""
+
+    domain_name: str | None
+    """The services answer on ``<role>.<domain>``; None routes by path only."""
+    zone: HostedZone | None
+    """The public zone the stack writes validation and alias records to; None writes no DNS."""
+    certificate: CertificateArgs | None
+    """The HTTPS listener's certificate (requested in ``zone``, or an existing ARN); None: HTTP only."""
+    hosts: Mapping[str, str]
+    """Host name by key: each service role (``api``, ``ops``) to the ALB, and ``STATIC_IP_HOST`` to the
+    static-IP NLB when there is one; empty without a domain."""
+    waf: WafSpec | None
+    """The web ACL in front of the ALB; None when ``wafEnabled`` is false."""
+    alarms: AlarmThresholds
+    alarm_topic_arn: str | None
+    deployment_alarms: bool
+    """Whether each service's deployment rolls back on its alarms (beside the circuit breaker)."""
+    dashboard: bool
+
+    @property
+    def alb_hosts(self) -> dict[str, str]:
+        return {key: host for key, host in self.hosts.items() if key != STATIC_IP_HOST}
+
+
+STATIC_IP_HOST: Final = "static-ip"
+"""``EdgeSettings.hosts`` key of the name that resolves to the static-IP NLB."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -456,8 +537,7 @@ class StackSettings:
     registry: RegistryArgs
     image: ImageBuild
     load_balancer: LoadBalancerSpec
-    certificate_arn: str | None
-    domain_name: str | None
+    edge: EdgeSettings
     ops_allowed_cidrs: tuple[str, ...]
     cluster: EcsClusterSpec
     services: Mapping[str, ServiceSettings]
@@ -593,6 +673,9 @@ def _registry(read: ConfigReader, tier: _Stack) -> RegistryArgs:
             "empty unless ecrRegistrySettingsOwner is true (one replication configuration per registry)",
         )
     retention = RETENTION.build(RetentionPolicy, read)
+    replica_keys = dict(
+        _parsed(read, "ecrReplicaKmsKeys", parse_replica_key, value) for value in read.value("ecrReplicaKmsKeys")
+    )
     return REGISTRY.build(
         RegistryArgs,
         read,
@@ -603,6 +686,7 @@ def _registry(read: ConfigReader, tier: _Stack) -> RegistryArgs:
         lifecycle_rules=retention.rules,
         force_delete=not tier.deletion_protection,
         registry_settings=wide if owner else None,
+        replica_kms_key_arns=replica_keys,
     )
 
 
@@ -621,21 +705,95 @@ def one_of_key(read: ConfigReader, key: str, value: object, options: tuple[objec
         raise read.error(key, value, error.allowed) from None
 
 
-_DOMAIN: Final = re.compile(r"(?=.{1,240}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
-
-
-def _edge(read: ConfigReader, tier: _Stack) -> tuple[str | None, str | None, tuple[str, ...]]:
-    """The domain the services answer on, the ALB's certificate, and the ops routes' client ranges."""
+def _edge(read: ConfigReader, tier: _Stack, roles: Collection[str]) -> tuple[EdgeSettings, tuple[str, ...]]:
+    """Names, certificate, web ACL and alarms; and the ops routes' client ranges."""
     domain = read.optional("domainName")
-    if domain is not None and not _DOMAIN.fullmatch(domain):
-        raise read.error("domainName", domain, "a lowercase DNS name such as example.com")
-    certificate = read.optional("certificateArn")
-    EDGE.check(read, lambda: check_certificate_arn("certificate_arn", certificate))
+    if domain is not None:
+        EDGE.check(read, lambda: check_domain_name("domain_name", domain))
+    zone = _zone(read)
+    algorithm = read.value("certificateKeyAlgorithm")
+    EDGE.check(read, lambda: one_of("key_algorithm", algorithm, KEY_ALGORITHMS))
+    if zone is not None:
+        if domain is None:
+            raise read.error(
+                "domainName",
+                "",
+                f"a domain in the hosted zone {zone.name}: the service hosts (api.<domain>, ops.<domain>) get "
+                "their certificate and alias records there",
+            )
+        EDGE.check(read, lambda: zone.require_contains("domain_name", domain))
+
+    hosts = {role: f"{role}.{domain}" for role in roles} if domain else {}
+    label = read.optional("nlbHostName")
+    if label is not None:
+        EDGE.check(read, lambda: check_host_label("nlb_host_name", label))
+        if label in roles:
+            raise read.error("nlbHostName", label, f"a label other than the services' own ({', '.join(roles)})")
+    if domain and label and read.value("nlbEnabled"):
+        hosts[STATIC_IP_HOST] = f"{label}.{domain}"
+
+    existing = read.optional("certificateArn")
+    certificate = None
+    if zone is not None or existing is not None:
+        zone_key = "hostedZoneId" if read.optional("hostedZoneId") else "hostedZoneName"
+        table = KeyTable({**CERTIFICATE.keys, "zone": zone_key}, derived=CERTIFICATE.derived)
+        certificate = table.build(
+            CertificateArgs,
+            read,
+            context=tier.context,
+            zone=zone,
+            # With an existing certificate its names are fixed; the stack requests one for its hosts.
+            domain_names=tuple(hosts.values()) if zone is not None else (),
+        )
     if certificate is None and tier.prod:
-        raise read.error("certificateArn", "", "an ACM certificate ARN: prod serves HTTPS only (HTTP redirects)")
+        raise read.error(
+            "hostedZoneName",
+            "",
+            "a public hosted zone holding domainName (the stack requests and DNS-validates the certificate), "
+            "or hostedZoneId, or an existing certificateArn: prod serves HTTPS only (HTTP redirects)",
+        )
+
     ops_cidrs = read.value("opsAllowedCidrs")
     EDGE.check(read, lambda: check_cidrs("ops_allowed_cidrs", ops_cidrs, at_least_one=False))
-    return domain, certificate, ops_cidrs
+
+    overrides = tuple(
+        _parsed(read, "wafRuleOverrides", RuleOverride.parse, value) for value in read.value("wafRuleOverrides")
+    )
+    # Validated whether or not it is on: a typo is an error either way.
+    waf = WAF.build(WafSpec, read, overrides=overrides)
+    enabled = read.value("wafEnabled")
+    if tier.prod and not enabled:
+        raise read.error(
+            "wafEnabled", False, "true with environment=prod (the alb-waf-association guardrail is mandatory there)"
+        )
+    edge = EdgeSettings(
+        domain_name=domain,
+        zone=zone,
+        certificate=certificate,
+        hosts=hosts,
+        waf=waf if enabled else None,
+        alarms=ALARMS.build(AlarmThresholds, read),
+        alarm_topic_arn=read.optional("alarmTopicArn"),
+        deployment_alarms=read.value("deploymentAlarms"),
+        dashboard=read.value("dashboard"),
+    )
+    return edge, ops_cidrs
+
+
+def _zone(read: ConfigReader) -> HostedZone | None:
+    """The public hosted zone ``hostedZoneId`` or ``hostedZoneName`` names, asked of Route 53 now (a
+    synchronous invoke: which records exist is decided from its plain ID and name)."""
+    zone_id, name = read.optional("hostedZoneId"), read.optional("hostedZoneName")
+    if zone_id is None and name is None:
+        return None
+    key, value = ("hostedZoneId", zone_id) if zone_id is not None else ("hostedZoneName", name)
+    table = KeyTable({"zone": key, "zone.zone_id": "hostedZoneId", "zone.name": "hostedZoneName"})
+    try:
+        return HostedZone.lookup(zone_id=zone_id, name=name)
+    except InputError as error:
+        raise table.config_error(read, error) from None
+    except Exception as error:
+        raise read.error(key, value, f"a public hosted zone of this account (Route 53: {error})") from None
 
 
 def _services(read: ConfigReader) -> dict[str, ServiceSettings]:
@@ -738,7 +896,6 @@ def load_settings(context: AwsContext, config: pulumi.Config | None = None) -> S
         tag=read.optional("imageTag"),
         cache_tag=registry.build_cache_tag,
     )
-    domain, certificate, ops_cidrs = _edge(read, tier)
     load_balancer = LOAD_BALANCER.build(LoadBalancerSpec, read)
     cluster = ECS_CLUSTER.build(
         EcsClusterSpec,
@@ -748,6 +905,7 @@ def load_settings(context: AwsContext, config: pulumi.Config | None = None) -> S
         capacity_provider_strategy=CAPACITY.build(FargateCapacity, read).strategy,
     )
     services = _services(read)
+    edge, ops_cidrs = _edge(read, tier, list(services))
     log_level = read.value("logLevel")
     one_of_key(read, "logLevel", log_level, get_args(LogLevel))
     static_ips = _static_ips(read)
@@ -764,8 +922,7 @@ def load_settings(context: AwsContext, config: pulumi.Config | None = None) -> S
         registry=registry,
         image=image,
         load_balancer=load_balancer,
-        certificate_arn=certificate,
-        domain_name=domain,
+        edge=edge,
         ops_allowed_cidrs=ops_cidrs,
         cluster=cluster,
         services=services,

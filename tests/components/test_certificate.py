@@ -13,8 +13,9 @@ from components.errors import InputError
 from components.hosted_zone import HostedZone, check_domain_name, is_within, validation_name
 from mockcloud.providers.aws.acm import validation_record
 from mockcloud.runner import StackRun
+from stack.settings import CERTIFICATE
 from tests.aws_validation import request_certificate_request, validate_request
-from tests.support import ComponentRunner
+from tests.support import ComponentRunner, config_defaults
 
 CONTEXT = AwsContext(account_id="123456789012", region="eu-west-1")
 ZONE = HostedZone(zone_id="Z0EXAMPLE000000000001", name="example.com")
@@ -25,13 +26,19 @@ RECORD = "aws:route53/record:Record"
 
 
 def _args(**overrides: Any) -> CertificateArgs:
+    """Args at Pulumi.yaml's defaults (key algorithm) for a certificate requested in ZONE."""
     values: dict[str, Any] = {
         "context": CONTEXT,
+        **config_defaults(CERTIFICATE, CertificateArgs),
         "zone": ZONE,
         "domain_names": ["api.catalog.example.com", "ops.catalog.example.com"],
         **overrides,
     }
     return CertificateArgs(**values)
+
+
+def _existing(arn: str) -> CertificateArgs:
+    return _args(zone=None, domain_names=(), existing_arn=arn)
 
 
 def _certificate(run_component: ComponentRunner, *, preview: bool = False, **overrides: Any) -> StackRun:
@@ -127,7 +134,7 @@ def test_an_existing_certificate_is_passed_through_and_nothing_is_requested(run_
     captured: dict[str, Certificate] = {}
 
     def program() -> None:
-        captured["cert"] = Certificate("edge", CertificateArgs(context=CONTEXT, existing_arn=EXISTING))
+        captured["cert"] = Certificate("edge", _existing(EXISTING))
 
     run = run_component(program)
     assert run.of_type(CERT) == run.of_type(RECORD) == run.of_type(VALIDATION) == []
@@ -137,8 +144,8 @@ def test_an_existing_certificate_is_passed_through_and_nothing_is_requested(run_
 @pytest.mark.parametrize(
     ("overrides", "setting"),
     [
-        ({"existing_arn": EXISTING}, "zone/existing_arn"),
-        ({"zone": None}, "zone/existing_arn"),
+        ({"existing_arn": EXISTING}, "existing_arn"),
+        ({"zone": None}, "zone"),
         ({"domain_names": ["api.catalog.example.net"]}, "domain_names[0]"),
         ({"domain_names": ["API.example.com"]}, "domain_names[0]"),
         ({"domain_names": ["-api.example.com"]}, "domain_names[0]"),
@@ -167,7 +174,7 @@ def test_bad_input_is_refused_naming_the_setting(overrides: dict[str, Any], sett
 )
 def test_an_existing_arn_must_be_an_acm_certificate_in_this_region(arn: str) -> None:
     with pytest.raises(InputError) as error:
-        CertificateArgs(context=CONTEXT, existing_arn=arn)
+        _existing(arn)
     assert error.value.setting == "existing_arn"
     assert "eu-west-1" in error.value.allowed
 
@@ -204,10 +211,14 @@ def test_a_private_zone_is_refused(run_component: ComponentRunner) -> None:
 
 
 def test_lookup_needs_exactly_one_of_id_and_name() -> None:
-    with pytest.raises(InputError, match="exactly one"):
+    with pytest.raises(InputError, match="a hosted zone ID or a zone name") as neither:
         HostedZone.lookup()
-    with pytest.raises(InputError, match="exactly one"):
+    assert neither.value.setting == "zone"
+    with pytest.raises(InputError, match=r"empty when the zone is looked up by zone\.name") as both:
         HostedZone.lookup(zone_id="Z0EXAMPLE000000000001", name="example.com")
+    assert (both.value.setting, both.value.refers) == ("zone.zone_id", ("zone.name",))
+    with pytest.raises(InputError, match="a Route 53 hosted zone ID"):
+        HostedZone.lookup(zone_id="example.com")
 
 
 def test_zone_values_are_checked() -> None:

@@ -21,9 +21,10 @@ from components.edge_alarms import (
 from components.errors import InputError
 from components.fargate_service import FargateService
 from mockcloud.runner import StackRun
+from stack.settings import ALARMS
 from tests.aws_validation import create_service_request, put_metric_alarm_request, validate_request
 from tests.components.test_fargate_service import _args as service_args
-from tests.support import ComponentRunner
+from tests.support import ComponentRunner, config_defaults
 
 LB_SUFFIX = "app/dev-alb/0123456789abcdef"
 TOPIC = "arn:aws:sns:eu-west-1:123456789012:platform-alarms"
@@ -36,11 +37,17 @@ SERVICES = (
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
 
+def _thresholds(**overrides: Any) -> AlarmThresholds:
+    """Thresholds at Pulumi.yaml's defaults (the one home of defaults) plus ``overrides``."""
+    return AlarmThresholds(**{**config_defaults(ALARMS, AlarmThresholds), **overrides})
+
+
 def _args(**overrides: Any) -> EdgeAlarmsArgs:
     values: dict[str, Any] = {
         "name_prefix": "container-platform-dev",
         "load_balancer_arn_suffix": LB_SUFFIX,
         "services": SERVICES,
+        "thresholds": _thresholds(),
         "alarm_topic_arn": TOPIC,
         **overrides,
     }
@@ -96,7 +103,7 @@ def test_elb_5xx_is_one_alarm_on_the_load_balancer(run_component: ComponentRunne
 
 
 def test_latency_health_and_capacity_alarms(run_component: ComponentRunner) -> None:
-    limits = AlarmThresholds(p99_latency_ms=750, unhealthy_hosts=2, evaluation_minutes=5, task_shortfall_minutes=15)
+    limits = _thresholds(p99_latency_ms=750, unhealthy_hosts=2, evaluation_minutes=5, task_shortfall_minutes=15)
     alarms = _by_name(_alarms(run_component, thresholds=limits))
     latency = alarms["container-platform-dev-ops-latency-p99"]
     assert (latency["MetricName"], latency["ExtendedStatistic"], latency["Threshold"]) == (
@@ -193,7 +200,7 @@ def test_deployment_alarm_names_are_known_at_preview(run_component: ComponentRun
 )
 def test_thresholds_out_of_range_are_refused(field: str, value: Any) -> None:
     with pytest.raises(InputError) as error:
-        AlarmThresholds(**{field: value})
+        _thresholds(**{field: value})
     assert error.value.setting == field
 
 
@@ -213,8 +220,8 @@ def test_bad_arguments_are_refused(overrides: dict[str, Any], setting: str) -> N
     assert error.value.setting == setting
 
 
-def test_defaults_are_the_documented_ones() -> None:
-    limits = AlarmThresholds()
+def test_the_stack_defaults_are_the_documented_ones() -> None:
+    limits = _thresholds()
     assert (limits.target_5xx_percent, limits.elb_5xx_percent, limits.min_requests) == (5.0, 5.0, 20)
     assert (limits.p99_latency_ms, limits.unhealthy_hosts) == (1000, 1)
     assert (limits.evaluation_minutes, limits.task_shortfall_minutes) == (3, 10)

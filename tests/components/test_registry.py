@@ -360,11 +360,12 @@ def test_registry_settings_are_locked_and_survive_their_owner(run_component: Com
             replication_filters=("container-platform/",),
         ),
     )
-    lock = run.one(LOCK)
+    # (The destination region's own lock and scanning come with the creation templates: test_registry_replicas.)
+    lock = run.one(LOCK, "reg-settings-lock")
     assert lock.inputs["name"] == OWNER_LOCK_PARAMETER
     assert lock.inputs["overwrite"] is False  # a second owner's create fails: ParameterAlreadyExists
     assert lock.inputs["insecureValue"] == "container-platform/test"
-    for shared in (run.one(SCANNING), run.one(REPLICATION)):
+    for shared in (run.one(SCANNING, "reg-scanning"), run.one(REPLICATION)):
         assert lock.urn in shared.dependencies
         assert shared.options["retainOnDelete"] is True
 

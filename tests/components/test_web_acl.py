@@ -6,6 +6,7 @@ checked against botocore's wafv2 model, and rule names against AWS's managed gro
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -22,17 +23,19 @@ from components.web_acl import (
     RATE_LIMIT,
     REDACTED_HEADERS,
     RuleOverride,
+    WafSpec,
     WebAcl,
     WebAclArgs,
 )
 from mockcloud.runner import StackRun
+from stack.settings import WAF
 from tests.aws_validation import (
     create_web_acl_request,
     put_logging_configuration_request,
     statements,
     validate_request,
 )
-from tests.support import ComponentRunner
+from tests.support import ComponentRunner, config_defaults
 
 CONTEXT = AwsContext(account_id="123456789012", region="eu-west-1")
 ALB_ARN = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/dev-alb/0123456789abcdef"
@@ -43,16 +46,24 @@ LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 LOG_POLICY = "aws:cloudwatch/logResourcePolicy:LogResourcePolicy"
 
 
+SPEC_FIELDS = {f.name for f in dataclasses.fields(WafSpec)}
+
+
+def waf_spec(**overrides: Any) -> WafSpec:
+    """A spec at Pulumi.yaml's defaults (block mode, 2000 per 300 s, all logged), no overrides."""
+    return WafSpec(**{**config_defaults(WAF, WafSpec), "overrides": (), **overrides})
+
+
 def _args(**overrides: Any) -> WebAclArgs:
+    """Args with a spec at the defaults; ``overrides`` may name spec fields and Args fields alike."""
+    spec = {k: v for k, v in overrides.items() if k in SPEC_FIELDS}
     values: dict[str, Any] = {
         "context": CONTEXT,
         "name": "container-platform-dev",
         "resource_arn": ALB_ARN,
-        "mode": "block",
-        "rate_limit": 2000,
-        **overrides,
+        **{k: v for k, v in overrides.items() if k not in SPEC_FIELDS},
     }
-    return WebAclArgs(**values)
+    return WebAclArgs(**values, spec=waf_spec(**spec))
 
 
 def _waf(run_component: ComponentRunner, *, preview: bool = False, **overrides: Any) -> StackRun:

@@ -54,14 +54,9 @@ def test_must_haves_are_mandatory_in_every_stack(policy_pack: PolicyPackProcess)
         assert {name for name in must_haves if levels[name] != "mandatory"} == set(), stack
 
 
-# Advisory in prod until the stack creates what they require (remove once it does): issue 16 phase 2
-# wires the web ACL, then prod.json drops its alb-waf-association entry.
-PENDING_IN_PROD = {"alb-waf-association"}
-
-
 def test_guardrails_are_advisory_in_dev_and_mandatory_in_prod(policy_pack: PolicyPackProcess) -> None:
     _, _, policies = policy_pack.info()
     guardrails = {name for name, p in policies.items() if p.default_level != "mandatory"}
     assert len(guardrails) == 70  # 30 before the peers' checks were added, plus alb-waf-association
     assert {_levels(policy_pack, "dev")[name] for name in guardrails} == {"advisory"}
-    assert {_levels(policy_pack, "prod")[name] for name in guardrails - PENDING_IN_PROD} == {"mandatory"}
+    assert {_levels(policy_pack, "prod")[name] for name in guardrails} == {"mandatory"}

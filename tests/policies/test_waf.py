@@ -11,6 +11,7 @@ from components.aws_context import AwsContext
 from components.web_acl import WebAcl, WebAclArgs
 from offline.policy.config import config_file, parse_config, reconcile
 from offline.policy.pack import PolicyPackProcess
+from tests.components.test_web_acl import waf_spec
 from tests.policies.builders import alb, https_listener, redirect_listener, target_group
 from tests.policies.support import Analyze, flagged, messages, unknown_notes
 from tests.support import ComponentRunner
@@ -29,8 +30,7 @@ def _served(name: str, **overrides: object) -> aws.lb.LoadBalancer:
 
 def _stack() -> None:
     protected = _served("protected")
-    WebAcl("waf", WebAclArgs(context=CONTEXT, name="protected", resource_arn=protected.arn, mode="block",
-                             rate_limit=2000))  # fmt: skip
+    WebAcl("waf", WebAclArgs(context=CONTEXT, name="protected", resource_arn=protected.arn, spec=waf_spec()))
     _served("exposed")
     _served("internal", internal=True)
     aws.lb.LoadBalancer("static-ips", load_balancer_type="network", subnets=["subnet-a", "subnet-b"])
@@ -77,7 +77,8 @@ def test_an_association_with_another_alb_does_not_protect_this_one(
     def program() -> None:
         first = _served("first")
         _served("second")
-        WebAcl("waf", WebAclArgs(context=CONTEXT, name="first", resource_arn=first.arn, mode="count", rate_limit=100))
+        WebAcl("waf", WebAclArgs(context=CONTEXT, name="first", resource_arn=first.arn,
+                                 spec=waf_spec(mode="count", rate_limit=100)))  # fmt: skip
 
     assert flagged(analyze(run_component(program)), POLICY) == {"second"}
 
@@ -88,11 +89,10 @@ def test_advisory_in_dev(run_component: ComponentRunner, analyze: Analyze) -> No
     assert {v.level for v in report.for_policy(POLICY)} == {"advisory"}
 
 
-def test_mandatory_once_prod_relies_on_all_mandatory(policy_pack: PolicyPackProcess) -> None:
-    """prod.json carries an advisory entry only until the stack creates the web ACL (issue 16, phase 2):
-    without it, prod's ``"all": "mandatory"`` makes the policy mandatory."""
+def test_mandatory_in_prod(policy_pack: PolicyPackProcess) -> None:
+    """prod.json names no exception for the policy (the stack creates the web ACL), so prod's
+    ``"all": "mandatory"`` makes it mandatory."""
     _, _, policies = policy_pack.info()
     prod = json.loads(config_file("prod").read_text())
-    assert prod[POLICY] == {"enforcementLevel": "advisory"}
-    without = {k: v for k, v in prod.items() if k != POLICY}
-    assert str(reconcile(policies.values(), parse_config(without))[POLICY].level) == "mandatory"
+    assert POLICY not in prod
+    assert str(reconcile(policies.values(), parse_config(prod))[POLICY].level) == "mandatory"

@@ -6,8 +6,6 @@ from typing import Any
 
 import pytest
 
-from mockcloud.runner import run_stack
-from stack.settings import ConfigError
 from tests.support import assert_config_rejected
 
 BAD_VALUES = [
@@ -25,8 +23,6 @@ BAD_VALUES = [
     ({"apiMinTasks": 3, "apiMaxTasks": 2}, "container-platform:apiMaxTasks", "at least apiMinTasks (3)"),
     ({"opsMinTasks": 0}, "container-platform:opsMinTasks", "from 1 to 5000"),
     ({"albSslPolicy": "ELBSecurityPolicy-2016-08"}, "container-platform:albSslPolicy", "ELBSecurityPolicy-TLS13-1-2"),
-    ({"certificateArn": "arn:aws:iam::123:cert"}, "container-platform:certificateArn", "an ACM certificate ARN"),
-    ({"domainName": "Not A Domain"}, "container-platform:domainName", "a lowercase DNS name"),
     ({"albIngressCidrs": ["0.0.0.0/0", "office"]}, "container-platform:albIngressCidrs", "bad: office"),
     ({"albIngressCidrs": []}, "container-platform:albIngressCidrs", "at least one CIDR"),
     ({"opsAllowedCidrs": ["10.0.0.1/8"]}, "container-platform:opsAllowedCidrs", "a CIDR"),
@@ -43,8 +39,3 @@ def test_bad_compute_config_is_rejected_before_anything_is_registered(
     overrides: dict[str, Any], key: str, allowed: str
 ) -> None:
     assert_config_rejected("dev", overrides, key, allowed)
-
-
-def test_prod_refuses_plain_http() -> None:
-    with pytest.raises(ConfigError, match=r"container-platform:certificateArn.*prod serves HTTPS only"):
-        run_stack("prod", overrides={"certificateArn": ""})

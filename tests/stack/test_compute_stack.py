@@ -96,8 +96,9 @@ def test_routing_each_service_gets_its_path(stack_run: StackRun) -> None:
     assert api["pathPattern"] == ["/api/*"]
     assert ops["pathPattern"] == ["/ops/*"]
     if stack_run.stack == "prod":
-        assert api["hostHeader"] == ["api.catalog.example.com"]
-        assert ops["hostHeader"] == ["ops.catalog.example.com"]
+        # Each service's own host, and the static-IP NLB's name (which reaches the same ALB rules).
+        assert api["hostHeader"] == ["api.catalog.example.com", "static.catalog.example.com"]
+        assert ops["hostHeader"] == ["ops.catalog.example.com", "static.catalog.example.com"]
     else:
         assert "hostHeader" not in api
         assert "hostHeader" not in ops

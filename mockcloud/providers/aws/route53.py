@@ -5,17 +5,18 @@ from __future__ import annotations
 from typing import Any, Final
 
 from mockcloud.cloud import PARTITION, Cloud, hexid
-from mockcloud.registry import Outputs, invoke, outputs
+from mockcloud.registry import InvokeFailed, Outputs, invoke, outputs
 
 ZONES: Final = {
     "Z0EXAMPLE000000000001": ("example.com", False),
     "Z0PLATFORM00000000002": ("platform.example.org", False),
     "Z0PRIVATE000000000003": ("internal.example.com", True),
 }
-"""Hosted zones of the pretend account: ID -> (name, private)."""
+"""Hosted zones of the pretend account: ID -> (name, private). ``example.com`` is the committed prod
+stack's placeholder zone."""
 
 
-class ZoneNotFoundError(LookupError):
+class ZoneNotFoundError(InvokeFailed):
     """No hosted zone matches (the provider's error: "no matching Route 53 Hosted Zone found")."""
 
 
