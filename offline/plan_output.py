@@ -22,6 +22,8 @@ from mockcloud.runner import PROJECT_DIR, StackRun
 from offline.diagram import mermaid
 from offline.policy.render import format_report, summary_lines
 from offline.policy.report import PolicyReport
+from stack.placeholders import Placeholder
+from stack.settings import ConfigReader, stack_placeholders
 
 SECRET: Final = "[secret]"  # noqa: S105 (the mask shown instead of a secret)
 UNKNOWN: Final = "[unknown]"
@@ -176,6 +178,25 @@ def counts_section(run: StackRun) -> list[str]:
     return ["Counts per type:"] + [f"    {count:>4}  {type_}" for type_, count in sorted(counts.items())]
 
 
+def placeholders(run: StackRun) -> list[Placeholder]:
+    """The stack's example-only values (documentation domains, ranges, account), the rule the program
+    applies against a real engine (stack/placeholders.py)."""
+    prefix = f"{run.project}:"
+    values = {k[len(prefix) :]: v for k, v in run.config.values.items() if k.startswith(prefix)}
+    return stack_placeholders(ConfigReader(values=values))
+
+
+def placeholders_section(found: Sequence[Placeholder]) -> list[str]:
+    """What to replace before the first real `pulumi up` (which refuses these values)."""
+    lines = [
+        "Replace before the first `pulumi up` (example values: `pulumi preview` and `pulumi up` refuse them;",
+        "this offline plan runs with them):",
+    ]
+    for p in found:
+        lines.append(f"    {p.key} = {p.value}: {p.why}")
+    return lines
+
+
 def _relative(path: Path) -> str:
     return str(path.relative_to(PROJECT_DIR)) if path.is_relative_to(PROJECT_DIR) else str(path)
 
@@ -212,6 +233,9 @@ def render(
 ) -> str:
     """The console output: header, tree, the sections asked for, then the summary (last, so it stays on screen)."""
     lines = [*header(run), "", *render_tree(run)]
+    found = placeholders(run)
+    if found:
+        lines += ["", *placeholders_section(found)]
     if sections.counts:
         lines += ["", *counts_section(run)]
     if sections.outputs:
@@ -229,8 +253,16 @@ def markdown_summary(run: StackRun, policy_markdown: str = "") -> str:
     rows = "\n".join(f"| `{t}` | {n} |" for t, n in sorted(counts.items()))
     outputs = "\n".join(f"| `{k}` | `{_cell(shown_output(run, k))}` |" for k in sorted(run.outputs))
     mode = "offline preview" if run.preview else "offline plan"
+    found = placeholders(run)
+    replace = (
+        "**Replace before the first `pulumi up`** (example values, refused by a real engine):\n\n"
+        + "".join(f"- `{p.key}` = `{p.value}`: {p.why}\n" for p in found)
+        + "\n"
+        if found
+        else ""
+    )
     return (
-        f"## Offline plan: `{run.stack}`\n\n{len(custom)} resources ({mode}, simulated).\n\n"
+        f"## Offline plan: `{run.stack}`\n\n{len(custom)} resources ({mode}, simulated).\n\n{replace}"
         f"```mermaid\n{mermaid(run)}```\n\n{policy_markdown}\n"
         f"<details><summary>Resources per type</summary>\n\n| Type | Count |\n|---|---|\n{rows}\n\n</details>\n\n"
         f"<details><summary>Outputs (simulated)</summary>\n\n| Output | Value |\n|---|---|\n{outputs}\n\n</details>\n"

@@ -57,6 +57,7 @@ from components.registry import (
     parse_replica_key,
 )
 from components.web_acl import RuleOverride, WafSpec
+from stack.placeholders import Placeholder, find_placeholders, running_under_mocks
 
 PROJECT_DIR: Final = Path(__file__).resolve().parent.parent
 PROJECT_FILE: Final = PROJECT_DIR / "Pulumi.yaml"
@@ -869,11 +870,40 @@ def _overlaps(a: str, b: str) -> bool:
     return ipaddress.IPv4Network(a).overlaps(ipaddress.IPv4Network(b))
 
 
+def stack_placeholders(read: ConfigReader) -> list[Placeholder]:
+    """The project keys whose values are examples only (documentation domains, ranges, account)."""
+    declared = declared_config()
+    return find_placeholders(
+        (key, read.value(key)) for key, decl in declared.items() if decl.get("type") in ("string", "array")
+    )
+
+
+def refuse_placeholders(read: ConfigReader) -> None:
+    """Against a real engine (``pulumi preview`` and ``pulumi up``), refuse example-only values, naming
+    the key, the value and why; under the mock runtime (the offline plan, tests) they are allowed, and
+    the offline plan lists them. See stack/placeholders.py for how the two are told apart."""
+    if running_under_mocks():
+        return
+    found = stack_placeholders(read)
+    if not found:
+        return
+    first, others = found[0], found[1:]
+    also = sorted({p.key for p in others} - {first.key})
+    allowed = [
+        f"a value of your own ({first.why})",
+        "replace the stack file's example values before the first `pulumi up`",
+    ]
+    if also:
+        allowed[-1] += f" (examples also in: {', '.join(also)})"
+    raise read.error(first.key, first.value, "; ".join(allowed))
+
+
 def load_settings(context: AwsContext, config: pulumi.Config | None = None) -> StackSettings:
     """Read every project key into the components' specs; raises ConfigError before anything is registered."""
     config = config or pulumi.Config()
     reject_undeclared_keys(config)
     read = ConfigReader(config)
+    refuse_placeholders(read)
     environment = read.value("environment")
     one_of_key(read, "environment", environment, get_args(Environment))
     deletion_protection = read.value("deletionProtection")

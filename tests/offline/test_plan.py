@@ -90,7 +90,12 @@ def test_the_default_output_is_the_tree_and_a_short_summary(
     document = json.loads((tmp_path / f"plan-{stack}.json").read_text())
     assert len(tree) == len(document["resources"]), "every registration is in the tree"
     summary = lines[lines.index("Summary") :]
-    assert len(lines) - len(tree) < 25, "besides the tree: a header and a short summary"
+    replace = _replace_section(lines)
+    assert len(lines) - len(tree) - len(replace) < 25, "besides the tree: a header and a short summary"
+    # The stack file's example values, one line each (prod's placeholders; dev has none).
+    assert [line.split(" = ")[0].strip() for line in replace[2:]] == (
+        ["nlbIngressCidrs", "nlbIngressCidrs", "domainName", "hostedZoneName"] if stack == "prod" else []
+    )
     assert summary[1].startswith(f"  Resources: + {sum(document['counts'].values())} to create, in ")
     assert summary[2].startswith("  Policies:  FAILED, " if blocked else "  Policies:  PASSED, 0 mandatory and ")
     assert any(line.startswith(f"  Outputs:   {len(document['outputs'])} stack outputs") for line in summary)
@@ -100,6 +105,25 @@ def test_the_default_output_is_the_tree_and_a_short_summary(
     assert "--counts" in summary[-1]
     assert "--outputs" in summary[-1]
     assert "--policy-report" in summary[-1]
+
+
+def _replace_section(lines: list[str]) -> list[str]:
+    """The "Replace before the first `pulumi up`" section: its two heading lines and one line a value."""
+    starts = [i for i, line in enumerate(lines) if line.startswith("Replace before the first `pulumi up`")]
+    if not starts:
+        return []
+    (start,) = starts
+    end = lines.index("", start)
+    return lines[start:end]
+
+
+def test_the_markdown_summary_lists_the_example_values_to_replace(tmp_path: Path) -> None:
+    summary = tmp_path / "summary.md"
+    plan.main(["prod", "--out", str(tmp_path), "--summary-file", str(summary)])
+    text = summary.read_text()
+    assert "**Replace before the first `pulumi up`**" in text
+    assert "- `hostedZoneName` = `example.com`: example.com is reserved for documentation (RFC 2606)" in text
+    assert "- `nlbIngressCidrs` = `203.0.113.0/24`: inside 203.0.113.0/24" in text
 
 
 def test_no_output_line_is_a_screen_wide_json_value(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

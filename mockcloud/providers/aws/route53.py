@@ -11,9 +11,11 @@ ZONES: Final = {
     "Z0EXAMPLE000000000001": ("example.com", False),
     "Z0PLATFORM00000000002": ("platform.example.org", False),
     "Z0PRIVATE000000000003": ("internal.example.com", True),
+    "Z0OWNDOMAIN0000000004": ("catalog-platform.net", False),
 }
 """Hosted zones of the pretend account: ID -> (name, private). ``example.com`` is the committed prod
-stack's placeholder zone."""
+stack's placeholder zone; ``catalog-platform.net`` stands for a zone of the user's own (not a
+documentation domain), to run prod as a real engine would after its placeholders are replaced."""
 
 
 class ZoneNotFoundError(InvokeFailed):
