@@ -514,10 +514,6 @@ class EdgeSettings:
     """Whether each service's deployment rolls back on its alarms (beside the circuit breaker)."""
     dashboard: bool
 
-    @property
-    def alb_hosts(self) -> dict[str, str]:
-        return {key: host for key, host in self.hosts.items() if key != STATIC_IP_HOST}
-
 
 STATIC_IP_HOST: Final = "static-ip"
 """``EdgeSettings.hosts`` key of the name that resolves to the static-IP NLB."""
@@ -712,8 +708,6 @@ def _edge(read: ConfigReader, tier: _Stack, roles: Collection[str]) -> tuple[Edg
     if domain is not None:
         EDGE.check(read, lambda: check_domain_name("domain_name", domain))
     zone = _zone(read)
-    algorithm = read.value("certificateKeyAlgorithm")
-    EDGE.check(read, lambda: one_of("key_algorithm", algorithm, KEY_ALGORITHMS))
     if zone is not None:
         if domain is None:
             raise read.error(
@@ -746,6 +740,11 @@ def _edge(read: ConfigReader, tier: _Stack, roles: Collection[str]) -> tuple[Edg
             # With an existing certificate its names are fixed; the stack requests one for its hosts.
             domain_names=tuple(hosts.values()) if zone is not None else (),
         )
+    if certificate is None:
+        # Checked though unused (HTTP only): a typo is an error either way. CertificateArgs checks it
+        # when there is a certificate.
+        algorithm = read.value("certificateKeyAlgorithm")
+        EDGE.check(read, lambda: one_of("key_algorithm", algorithm, KEY_ALGORITHMS))
     if certificate is None and tier.prod:
         raise read.error(
             "hostedZoneName",

@@ -6,6 +6,7 @@ import dataclasses
 import json
 from typing import Any
 
+import pulumi_aws as aws
 import pytest
 
 from components.aws_context import AwsContext
@@ -95,6 +96,25 @@ def test_listener_mode_is_stated_for_the_plan(run_component: ComponentRunner) ->
     assert "NOT encrypted" in captured["plain"].listener_mode
     assert captured["tls"].https is True
     assert captured["tls"].listener_mode.startswith("HTTPS :443")
+
+
+def test_the_certificate_may_be_an_output_and_the_https_listener_waits_for_it(run_component: ComponentRunner) -> None:
+    """An Output (a CertificateValidation's ``certificate_arn``) is taken as is: its pattern is ACM's to
+    judge when the listener is created, and the listener depends on the resource it comes from."""
+
+    def program() -> None:
+        issued = aws.acm.CertificateValidation("issued", certificate_arn=CERT)
+        LoadBalancer("web", _args(certificate_arn=issued.certificate_arn))
+
+    for preview in (False, True):
+        run = run_component(program, preview=preview)
+        validation = run.one("aws:acm/certificateValidation:CertificateValidation")
+        https = next(listener for listener in run.of_type(LISTENER) if listener.inputs["port"] == 443)
+        assert https.property_dependencies["certificateArn"] == [validation.urn]
+        if not preview:
+            assert https.inputs["certificateArn"] == CERT
+    with pytest.raises(InputError, match="an ACM certificate ARN"):
+        _args(certificate_arn="arn:aws:iam::123456789012:server-certificate/legacy")
 
 
 def test_with_certificate_https_tls13_and_http_redirects(run_component: ComponentRunner) -> None:
