@@ -224,7 +224,7 @@ class ImageBuild:
     """Build context directory (``app/``)."""
     dockerfile: Path | None = None
     """Defaults to ``<context>/Dockerfile``."""
-    platform: Platform = "linux/amd64"
+    platform: Platform
     """The CPU the tasks run on: build for it, never for the machine that happens to run Pulumi."""
     tag: str | None = None
     """An explicit release tag (``v1.4.2``). None: ``build-<digest of the build inputs>``. Immutable

@@ -1,12 +1,14 @@
-"""Keep the README's generated sections in step with the code.
+"""Keep the generated sections of the README and the docs in step with the code.
 
-    python -m offline.readme          # rewrite the sections in README.md
-    python -m offline.readme --check  # exit 1 if README.md is stale (the tests run this)
+    python -m offline.readme          # rewrite the sections in README.md and docs/
+    python -m offline.readme --check  # exit 1 if one is stale (the tests run this)
 
 Sections sit between ``<!-- BEGIN generated:NAME -->`` and ``<!-- END generated:NAME -->``:
 ``config`` (from the ``config:`` block of Pulumi.yaml and the committed stack files), ``outputs``
 (from the constants and docstrings in stack/exports.py) and ``diagram`` (the dev stack's
-architecture, generated from the captured resource graph).
+architecture, generated from the captured resource graph) in README.md; ``cache-config`` (the
+cache's keys, the same table cut to them) in docs/caching.md. Defaults and per-stack values are
+never written by hand anywhere: Pulumi.yaml and the stack files are their one home.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import json
 import re
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Final
 
 import yaml
@@ -36,7 +39,8 @@ def _cell(value: Any) -> str:
     return "`" + text.replace("|", "\\|") + "`" if text != "" else '`""`'
 
 
-def config_table() -> str:
+def config_table(keys: Callable[[str], bool] = lambda key: True) -> str:
+    """The config keys (those ``keys`` selects) with type, default, value per stack and description."""
     project = project_name()
     stacks = committed_stacks()
     stack_values = {
@@ -46,6 +50,8 @@ def config_table() -> str:
     header = "| Key | Type | Default | " + " | ".join(stacks) + " | Description |"
     rows = [header, "|" + "---|" * (4 + len(stacks))]
     for key, decl in declared_config().items():
+        if not keys(key):
+            continue
         per_stack = [_cell(stack_values[s].get(f"{project}:{key}")) for s in stacks]
         default = _cell(decl["default"]) if "default" in decl else "*required*"
         kind = decl.get("type", "string") + (" (secret)" if decl.get("secret") else "")
@@ -83,20 +89,29 @@ def diagram() -> str:
     return "```mermaid\n" + mermaid(run_stack("dev")) + "```"
 
 
+def cache_keys(key: str) -> bool:
+    """The keys docs/caching.md tabulates: the cache's own, and the alarm topic it notifies."""
+    return key.startswith("cache") or key == "alarmTopicArn"
+
+
 SECTIONS: Final[dict[str, Callable[[], str]]] = {
     "config": config_table,
     "outputs": outputs_table,
     "diagram": diagram,
 }
+DOCUMENTS: Final[dict[Path, dict[str, Callable[[], str]]]] = {
+    README: SECTIONS,
+    PROJECT_DIR / "docs" / "caching.md": {"cache-config": lambda: config_table(cache_keys)},
+}
 
 
-def render(text: str) -> str:
-    for name, make in SECTIONS.items():
+def render(text: str, sections: dict[str, Callable[[], str]] = SECTIONS, document: str = "README.md") -> str:
+    for name, make in sections.items():
         pattern = re.compile(
             rf"(<!-- BEGIN generated:{name} -->\n)(?:.*?\n)?(<!-- END generated:{name} -->)", flags=re.DOTALL
         )
         if not pattern.search(text):
-            raise LookupError(f"README.md has no generated:{name} section")
+            raise LookupError(f"{document} has no generated:{name} section")
         content = make() + "\n"
         text = pattern.sub(lambda m, c=content: m.group(1) + c + m.group(2), text)  # type: ignore[misc]
     return text
@@ -104,17 +119,21 @@ def render(text: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m offline.readme")
-    parser.add_argument("--check", action="store_true", help="exit 1 if README.md is out of date")
+    parser.add_argument("--check", action="store_true", help="exit 1 if a generated section is out of date")
     args = parser.parse_args(argv)
-    current = README.read_text(encoding="utf-8")
-    fresh = render(current)
-    if args.check:
-        if fresh != current:
-            print("README.md is stale: run `uv run python -m offline.readme`", file=sys.stderr)
-            return 1
-        return 0
-    README.write_text(fresh, encoding="utf-8")
-    print("README.md updated" if fresh != current else "README.md already up to date")
+    stale = []
+    for path, sections in DOCUMENTS.items():
+        current = path.read_text(encoding="utf-8")
+        fresh = render(current, sections, path.name)
+        if fresh == current:
+            continue
+        stale.append(path.relative_to(PROJECT_DIR).as_posix())
+        if not args.check:
+            path.write_text(fresh, encoding="utf-8")
+    if args.check and stale:
+        print(f"stale: {', '.join(stale)}: run `uv run python -m offline.readme`", file=sys.stderr)
+        return 1
+    print(f"updated: {', '.join(stale)}" if stale else "generated sections already up to date")
     return 0
 
 

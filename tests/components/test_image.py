@@ -23,13 +23,19 @@ from components.image import (
 )
 from components.registry import AUTO_TAG_PREFIX
 from mockcloud.runner import StackRun
-from tests.support import ComponentRunner
+from stack.settings import IMAGE as IMAGE_KEYS
+from tests.support import ComponentRunner, config_defaults
 
 REPO_URL = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/container-platform/test/app"
 IMAGE = "docker:index/image:Image"
 DIGEST_REF = re.compile(
     r"^123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com/container-platform/test/app@sha256:[0-9a-f]{64}$"
 )
+
+
+def build_of(**kwargs: Any) -> ImageBuild:
+    """An ImageBuild at Pulumi.yaml's default platform (the one home of that default)."""
+    return ImageBuild(**{**config_defaults(IMAGE_KEYS, ImageBuild), **kwargs})
 
 
 @pytest.fixture
@@ -49,7 +55,7 @@ def _run(
     captured: dict[str, Image] = {}
 
     def program() -> None:
-        build = ImageBuild(context=context, **kwargs)
+        build = build_of(context=context, **kwargs)
         captured["image"] = Image("img", ImageArgs(repository_url=REPO_URL, registry_id="123456789012", build=build))
 
     run = run_component(program, preview=preview)
@@ -57,7 +63,7 @@ def _run(
 
 
 def _tag(context: Path, **kwargs: Any) -> str:
-    return ImageBuild(context=context, **kwargs).image_tag
+    return build_of(context=context, **kwargs).image_tag
 
 
 # --------------------------------------------------------------------------------------------------
@@ -167,7 +173,7 @@ def test_the_dockerfile_path_string_changes_the_tag(context: Path, monkeypatch: 
 
 
 def test_the_builder_version_changes_the_digest(context: Path) -> None:
-    build = ImageBuild(context=context)
+    build = build_of(context=context)
     inputs = build.docker_inputs()
     assert inputs["build"]["builderVersion"] == "BuilderBuildKit"
     classic = {**inputs, "build": {**inputs["build"], "builderVersion": "BuilderV1"}}
@@ -185,7 +191,7 @@ def test_the_component_passes_exactly_what_the_tag_digests(run_component: Compon
         "cache_tag": "buildcache",
     }
     run, image = _run(run_component, context, **kwargs)
-    inputs = ImageBuild(context=context, **kwargs).docker_inputs()
+    inputs = build_of(context=context, **kwargs).docker_inputs()
     resource = run.one(IMAGE, "img-image")
     sent = dict(resource.inputs["build"])
     assert sent.pop("cacheFrom") == {"images": [f"{REPO_URL}:buildcache"]}
@@ -279,7 +285,7 @@ def test_context_files_are_sorted_relative_posix_paths(context: Path) -> None:
 def test_build_digest_covers_a_dockerfile_outside_the_context(context: Path, tmp_path: Path) -> None:
     outside = tmp_path / "Dockerfile.prod"
     outside.write_text("FROM scratch\n")
-    inputs = ImageBuild(context=context, dockerfile=outside).docker_inputs()
+    inputs = build_of(context=context, dockerfile=outside).docker_inputs()
     one = build_digest(context, outside, inputs)
     outside.write_text("FROM busybox\n")
     assert build_digest(context, outside, inputs) != one
@@ -308,7 +314,7 @@ def test_image_ref_is_the_pushed_digest_not_a_tag(run_component: ComponentRunner
 
         image = Image(
             "img",
-            ImageArgs(repository_url=REPO_URL, registry_id="123456789012", build=ImageBuild(context=context)),
+            ImageArgs(repository_url=REPO_URL, registry_id="123456789012", build=build_of(context=context)),
         )
         pulumi.export("ref", image.image_ref)
         pulumi.export("name", image.image_name)
@@ -328,7 +334,7 @@ def test_image_ref_is_unknown_at_preview_but_the_tag_is_known(run_component: Com
 
         image = Image(
             "img",
-            ImageArgs(repository_url=REPO_URL, registry_id="123456789012", build=ImageBuild(context=context)),
+            ImageArgs(repository_url=REPO_URL, registry_id="123456789012", build=build_of(context=context)),
         )
         pulumi.export("ref", image.image_ref)
         pulumi.export("tag", image.tag)
@@ -392,10 +398,10 @@ def test_without_a_cache_tag_there_is_one_image_and_no_cache_from(
 )
 def test_bad_build_settings_name_the_setting(context: Path, kwargs: dict[str, Any], setting: str) -> None:
     with pytest.raises(InputError) as error:
-        ImageBuild(context=context, **kwargs)
+        build_of(context=context, **kwargs)
     assert error.value.setting == setting
 
 
 def test_missing_context_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="an existing directory"):
-        ImageBuild(context=tmp_path / "nope")
+        build_of(context=tmp_path / "nope")
