@@ -50,8 +50,9 @@ class NoPricesForRegionError(LookupError):
     def __init__(self, region: str, directory: Path) -> None:
         self.region = region
         known = sorted(p.stem.removeprefix("aws-") for p in directory.glob("aws-*.yaml"))
+        shown = directory.relative_to(PROJECT_DIR) if directory.is_relative_to(PROJECT_DIR) else directory
         super().__init__(
-            f"no prices for region {region}: {directory.name}/aws-{region}.yaml does not exist "
+            f"no prices for region {region}: {shown}/aws-{region}.yaml does not exist "
             f"(priced regions: {', '.join(known) or 'none'})"
         )
 

@@ -127,4 +127,5 @@ def test_a_malformed_common_file_is_refused_naming_the_entry(
 def test_a_region_without_a_file_has_no_prices() -> None:
     with pytest.raises(NoPricesForRegionError) as error:
         load_table("ap-south-2")
-    assert str(error.value).startswith("no prices for region ap-south-2: pricing/aws-ap-south-2.yaml does not exist")
+    expected = "no prices for region ap-south-2: offline/pricing/aws-ap-south-2.yaml does not exist"
+    assert str(error.value).startswith(expected)
