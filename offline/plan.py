@@ -1,16 +1,20 @@
 """The offline plan: run a stack file through the mock cloud and show what `pulumi up` would create.
 
     python -m offline.plan [STACK] [--preview] [-c KEY=VALUE] [--counts] [--outputs] [--policy-report]
-                           [--out DIR] [--summary-file PATH]
+                           [--cost] [--assume KEY=VALUE] [--assumptions FILE] [--out DIR] [--summary-file PATH]
 
 Prints the resource tree as ``pulumi preview`` does and a short summary (resources, policy results,
-outputs), writes the plan as JSON and the architecture diagram as Mermaid, and runs the policy pack
+outputs, estimated monthly cost), writes the plan as JSON and the architecture diagram as Mermaid,
+and runs the policy pack
 over the plan the way ``pulumi preview --policy-pack policies/guardrails --policy-pack-config
 policies/guardrails/<stack>.json`` does. ``--preview`` shows what a pull request's ``pulumi preview``
 sees: every value AWS computes (IDs, ARNs, DNS names) is unknown, and policies that read one are
 reported as not checked until ``pulumi up``. Without it the plan is a simulated ``up``, with the values
-the mock cloud answers. Exits 1 on a mandatory policy violation, 2 on a config error. No cloud
-account, Pulumi CLI or Docker engine is needed.
+the mock cloud answers. The cost is priced from the dated table in ``offline/pricing/`` for the
+stack's ``aws:region`` (docs/cost.md); ``--cost`` prints every charge, and ``--assume`` /
+``--assumptions`` change the usage it assumes (requests, GB, log volume) for this run. Exits 1 on a
+mandatory policy violation, 2 on a config error. No cloud account, Pulumi CLI or Docker engine is
+needed.
 """
 
 from __future__ import annotations
@@ -22,7 +26,11 @@ import time
 from pathlib import Path
 from typing import Any, Final
 
+import yaml
+
 from mockcloud.runner import PROJECT_DIR, StackConfigError, close_event_loop, committed_stacks, run_stack
+from offline.cost.estimate import AssumptionError, estimate, overrides_from_mapping, parse_overrides
+from offline.cost.table import COMMON_FILE, PRICING_DIR, PriceTableError, load_common_assumptions
 from offline.diagram import mermaid
 from offline.plan_output import Sections, markdown_summary, plan_document, render
 from offline.policy.pack import analyze_stack_run
@@ -38,7 +46,10 @@ def _parser(stacks: list[str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m offline.plan",
         description=(__doc__ or "").split("\n\n")[0],
-        epilog="The tree and the summary are always printed; the other sections on request.",
+        epilog=(
+            "The tree and the summary are always printed; the other sections on request. "
+            "Prices and assumptions: offline/pricing/ and docs/cost.md."
+        ),
     )
     parser.add_argument("stack", nargs="?", default="dev", help=f"stack file to plan: {', '.join(stacks)}")
     parser.add_argument(
@@ -54,6 +65,18 @@ def _parser(stacks: list[str]) -> argparse.ArgumentParser:
     parser.add_argument(
         "--policy-report", action="store_true",
         help="also print the full policy report (by level and policy; what is not checked at preview)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--cost", action="store_true",
+        help="also print the full cost estimate (every charge, unpriced charges, assumptions, price sources)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--assume", action="append", default=[], metavar="KEY=VALUE",
+        help=f"override a usage assumption of the estimate (keys: offline/pricing/{COMMON_FILE}); repeatable",
+    )  # fmt: skip
+    parser.add_argument(
+        "--assumptions", type=Path, metavar="FILE",
+        help="a YAML mapping of assumption keys to numbers (applied before --assume)",
     )  # fmt: skip
     parser.add_argument("--out", type=Path, default=PROJECT_DIR / "build", help="where to write JSON and diagram")
     parser.add_argument("--summary-file", type=Path, help="append a Markdown summary (e.g. $GITHUB_STEP_SUMMARY)")
@@ -77,6 +100,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: --config {item!r}: expected KEY=VALUE", file=sys.stderr)
             return EXIT_CONFIG_ERROR
         overrides[key] = value
+    try:
+        assumptions = _assumptions(args.assumptions, args.assume)
+    except (AssumptionError, PriceTableError, OSError, yaml.YAMLError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
     started = time.perf_counter()
     try:
         run = run_stack(args.stack, preview=args.preview, overrides=overrides)
@@ -88,20 +116,36 @@ def main(argv: list[str] | None = None) -> int:
                 summary.write(f"## Offline plan: `{args.stack}`: config error\n\n`{error}`\n\nNothing was planned.\n")
         return EXIT_CONFIG_ERROR
     elapsed = time.perf_counter() - started
+    try:
+        cost = estimate(run, overrides=assumptions)
+    except PriceTableError as error:
+        print(f"error: the price table is malformed: {error}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
 
     args.out.mkdir(parents=True, exist_ok=True)
     plan_file = args.out / f"plan-{args.stack}.json"
     diagram_file = args.out / f"architecture-{args.stack}.mmd"
-    plan_file.write_text(json.dumps(plan_document(run), indent=2, default=str) + "\n", encoding="utf-8")
+    plan_file.write_text(json.dumps(plan_document(run, cost), indent=2, default=str) + "\n", encoding="utf-8")
     diagram_file.write_text(mermaid(run), encoding="utf-8")
 
     report = analyze_stack_run(run, args.stack)
-    sections = Sections(counts=args.counts, outputs=args.outputs, policy_report=args.policy_report)
-    print(render(run, report, sections=sections, files=(plan_file, diagram_file), elapsed=elapsed))
+    sections = Sections(counts=args.counts, outputs=args.outputs, policy_report=args.policy_report, cost=args.cost)
+    print(render(run, report, sections=sections, files=(plan_file, diagram_file), elapsed=elapsed, estimate=cost))
     if args.summary_file:
         with args.summary_file.open("a", encoding="utf-8") as summary:
-            summary.write(markdown_summary(run, markdown_report(report)))
+            summary.write(markdown_summary(run, markdown_report(report), cost))
     return EXIT_OK if report.passed else EXIT_POLICY_VIOLATION
+
+
+def _assumptions(path: Path | None, items: list[str]) -> dict[str, float]:
+    """The run's assumption overrides: the file's, then each ``--assume`` (a later one wins)."""
+    declared = load_common_assumptions(PRICING_DIR)
+    overrides: dict[str, float] = {}
+    if path is not None:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        overrides.update(overrides_from_mapping(data, declared, f"--assumptions {path}"))
+    overrides.update(parse_overrides(items, declared))
+    return overrides
 
 
 if __name__ == "__main__":

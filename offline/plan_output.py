@@ -1,8 +1,9 @@
 """What the offline plan shows: the plan as JSON, the resource tree, the summary, and the optional sections.
 
 The default console output is the tree (as ``pulumi preview`` prints it) and a short summary a person
-scans in one screen: resources, policy results, outputs. Per-type counts, every output value and the
-full policy report are separate sections the CLI prints on request.
+scans in one screen: resources, policy results, outputs, the estimated monthly cost. Per-type counts,
+every output value, the full policy report and the full cost estimate are separate sections the CLI
+prints on request.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from pulumi.runtime import rpc
 
 from mockcloud.monitor import STACK_TYPE, CapturedResource
 from mockcloud.runner import PROJECT_DIR, StackRun
+from offline.cost import render as cost_render
+from offline.cost.estimate import Estimate
 from offline.diagram import mermaid
 from offline.policy.render import format_report, summary_lines
 from offline.policy.report import PolicyReport
@@ -54,8 +57,9 @@ def _struct(struct: struct_pb2.Struct) -> Any:
     return redact(json_format.MessageToDict(struct))
 
 
-def plan_document(run: StackRun) -> dict[str, Any]:
-    """The plan as JSON: every registration with its (redacted) inputs and simulated outputs."""
+def plan_document(run: StackRun, estimate: Estimate | None = None) -> dict[str, Any]:
+    """The plan as JSON: every registration with its (redacted) inputs and simulated outputs, and the
+    cost estimate (``cost``: every charge, the assumptions and the prices' sources) when given."""
 
     def resource(r: CapturedResource) -> dict[str, Any]:
         return {
@@ -83,6 +87,7 @@ def plan_document(run: StackRun) -> dict[str, Any]:
             k: (SECRET if k in run.secret_outputs else UNKNOWN if k in run.unknown_outputs else v)
             for k, v in sorted(run.outputs.items())
         },
+        **({"cost": estimate.to_json()} if estimate is not None else {}),
     }
 
 
@@ -119,6 +124,7 @@ class Sections:
     counts: bool = False
     outputs: bool = False
     policy_report: bool = False
+    cost: bool = False
 
 
 def header(run: StackRun) -> list[str]:
@@ -201,8 +207,15 @@ def _relative(path: Path) -> str:
     return str(path.relative_to(PROJECT_DIR)) if path.is_relative_to(PROJECT_DIR) else str(path)
 
 
-def summary(run: StackRun, report: PolicyReport, *, files: Sequence[Path], elapsed: float) -> list[str]:
-    """Resources, policy results and outputs in a few lines, then where the files went and what else to ask for."""
+def summary(
+    run: StackRun,
+    report: PolicyReport,
+    *,
+    files: Sequence[Path],
+    elapsed: float,
+    estimate: Estimate | None = None,
+) -> list[str]:
+    """Resources, policies, outputs and cost in a few lines, then where the files went and what else to ask for."""
     custom = [r for r in run.resources if r.custom]
     components = sum(1 for r in run.resources if r.is_component)
     unknown, secret = len(run.unknown_outputs), len(run.secret_outputs)
@@ -211,6 +224,7 @@ def summary(run: StackRun, report: PolicyReport, *, files: Sequence[Path], elaps
     kinds += [f"{secret} secret"] if secret else []
     kinds += [f"{null} null"] if null else []
     policy, *policy_details = summary_lines(report)
+    cost = cost_render.summary_lines(estimate) if estimate is not None else []
     return [
         "Summary",
         f"  Resources: + {len(custom)} to create, in {components} components "
@@ -218,8 +232,9 @@ def summary(run: StackRun, report: PolicyReport, *, files: Sequence[Path], elaps
         f"  Policies:  {policy}",
         *[f"             {line}" for line in policy_details],
         f"  Outputs:   {len(run.outputs)} stack outputs" + (f" ({', '.join(kinds)})" if kinds else ""),
+        *[f"  {'Cost:' if i == 0 else '':<11}{line}" for i, line in enumerate(cost)],
         f"  Files:     {', '.join(_relative(f) for f in files)}",
-        "  More:      --counts (resources per type), --outputs (every output value), --policy-report (full report)",
+        "  More:      --counts (per type), --outputs (every value), --policy-report (full report), --cost (estimate)",
     ]
 
 
@@ -230,6 +245,7 @@ def render(
     sections: Sections = Sections(),
     files: Sequence[Path] = (),
     elapsed: float = 0.0,
+    estimate: Estimate | None = None,
 ) -> str:
     """The console output: header, tree, the sections asked for, then the summary (last, so it stays on screen)."""
     lines = [*header(run), "", *render_tree(run)]
@@ -242,12 +258,15 @@ def render(
         lines += ["", *outputs_section(run)]
     if sections.policy_report:
         lines += ["", format_report(report)]
-    lines += ["", *summary(run, report, files=files, elapsed=elapsed)]
+    if sections.cost and estimate is not None:
+        lines += ["", *cost_render.cost_section(estimate)]
+    lines += ["", *summary(run, report, files=files, elapsed=elapsed, estimate=estimate)]
     return "\n".join(lines)
 
 
-def markdown_summary(run: StackRun, policy_markdown: str = "") -> str:
-    """The plan as a Markdown section (a CI job summary): diagram, policy report, then counts and outputs folded."""
+def markdown_summary(run: StackRun, policy_markdown: str = "", estimate: Estimate | None = None) -> str:
+    """The plan as a Markdown section (a CI job summary): diagram, policy report, cost, then counts and outputs
+    folded."""
     custom = [r for r in run.resources if r.custom]
     counts = Counter(short_type(r.type) for r in custom)
     rows = "\n".join(f"| `{t}` | {n} |" for t, n in sorted(counts.items()))
@@ -261,9 +280,10 @@ def markdown_summary(run: StackRun, policy_markdown: str = "") -> str:
         if found
         else ""
     )
+    cost = "\n".join(cost_render.markdown_lines(estimate)) + "\n" if estimate is not None else ""
     return (
         f"## Offline plan: `{run.stack}`\n\n{len(custom)} resources ({mode}, simulated).\n\n{replace}"
-        f"```mermaid\n{mermaid(run)}```\n\n{policy_markdown}\n"
+        f"```mermaid\n{mermaid(run)}```\n\n{policy_markdown}\n{cost}"
         f"<details><summary>Resources per type</summary>\n\n| Type | Count |\n|---|---|\n{rows}\n\n</details>\n\n"
         f"<details><summary>Outputs (simulated)</summary>\n\n| Output | Value |\n|---|---|\n{outputs}\n\n</details>\n"
     )
