@@ -1,8 +1,19 @@
 """ElastiCache for Valkey or Redis OSS in the isolated subnets: one replication group.
 
 Cluster mode disabled (one primary plus replicas) or enabled (shards, each a primary plus
-replicas), with TLS, encryption at rest, an AUTH token kept in Secrets Manager, Multi-AZ automatic
-failover whenever replicas exist, RDB snapshots, slow and engine logs in CloudWatch, and alarms.
+replicas), with TLS, encryption at rest, Multi-AZ automatic failover whenever replicas exist, RDB
+snapshots, slow and engine logs in CloudWatch, and alarms.
+
+Clients authenticate without a long-lived secret where the engine allows it: IAM authentication
+(Valkey 7.2+, Redis OSS 7.0+; ElastiCache User Guide, "Authenticating with IAM"). The group gets a
+user group of two users: the application's IAM user (user ID = user name, as IAM auth requires) and
+the ``default`` user every user group must contain, switched off, so a connection that has not
+authenticated can do nothing. Clients sign a 15-minute token with their role, which
+``client_policy_statements`` allow ``elasticache:Connect`` on exactly this group and this user.
+Where IAM auth is not possible (Redis OSS 6.2, or ``iam_auth`` off) the group keeps an AUTH token in
+Secrets Manager, rotated on a schedule by the function in ``components/lambdas/
+cache_auth_token_rotation.py`` (ROTATE keeps the previous token valid until the next rotation), and
+clients read the current token from the secret instead of having it injected at start.
 Memcached is a different kind of engine (no replication, persistence or AUTH) and has its own
 component, ``components/memcached.py``, as terraform-aws-elasticache splits cluster from
 replication group.
@@ -13,18 +24,22 @@ on this group from its own task security group, so the graph of who talks to the
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Final, Literal, get_args
+from pathlib import Path
+from typing import Any, Final, Literal, get_args
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
 from components.arns import check_kms_key_arn, check_sns_topic_arn
+from components.aws_context import AwsContext
 from components.elasticache_parts import check_placement, create_alarm, create_placement
 from components.errors import InputError, in_range, one_of, require
+from components.kms_keys import KeyArns, secret_decrypt_statements
 from components.log_groups import check_retention
 from components.time_windows import check_windows
 
@@ -56,6 +71,20 @@ MAX_SNAPSHOT_RETENTION_DAYS: Final = 35
 
 AUTH_TOKEN_LENGTH: Final = 64
 """AUTH tokens may be 16-128 printable characters; 64 letters and digits is ~380 bits."""
+AuthMode = Literal["iam", "token"]
+MAX_ROTATION_DAYS: Final = 1000
+"""RotateSecret RotationRules.AutomaticallyAfterDays: 1-1000 (botocore's secretsmanager model)."""
+APP_ACCESS_STRING: Final = "on ~* +@all -@dangerous +info"
+"""The application user's rights: every key and command but Redis's ``@dangerous`` category (FLUSHALL,
+CONFIG, DEBUG, KEYS, CLIENT KILL, MONITOR, ...), with INFO back (the ops endpoints read it)."""
+DEFAULT_USER_ACCESS_STRING: Final = "off -@all"
+"""The ``default`` user every user group must contain, disabled: an unauthenticated connection is refused."""
+LOG_TYPES: Final = ("slow-log", "engine-log")
+"""What a replication group delivers to CloudWatch Logs."""
+ROTATION_HANDLER: Final = Path(__file__).parent / "lambdas" / "cache_auth_token_rotation.py"
+ROTATION_RUNTIME: Final = "python3.13"
+ROTATION_TIMEOUT_SECONDS: Final = 900
+"""Lambda's maximum: the set and test steps wait for the group to apply the token."""
 
 AOF_UNSUPPORTED: Final = (
     "ElastiCache does not support AOF (append-only file) persistence on current engines "
@@ -165,6 +194,10 @@ class CacheSpec:
     """AOF persistence. Not available on ElastiCache: ``True`` fails with the reason and the alternative."""
     kms_key_arn: str | None
     """Customer-managed KMS key for encryption at rest and for the AUTH token secret (AWS-managed if None)."""
+    iam_auth: bool
+    """IAM authentication where the engine supports it (Valkey, Redis OSS 7.0+); otherwise a rotated AUTH token."""
+    auth_rotation_days: int
+    """How often the AUTH token (where one is used) is rotated, 1-1000 days."""
     log_retention_days: int
     """Retention of the slow-log and engine-log groups."""
     alarm_topic_arn: str | None
@@ -206,6 +239,7 @@ class CacheSpec:
         check_kms_key_arn("kms_key_arn", self.kms_key_arn)
         check_retention("log_retention_days", self.log_retention_days)
         check_sns_topic_arn("alarm_topic_arn", self.alarm_topic_arn)
+        in_range("auth_rotation_days", self.auth_rotation_days, 1, MAX_ROTATION_DAYS, "days")
 
     # -- derived plain values (structure never hangs off an Output) ---------------------------------
     @property
@@ -227,11 +261,28 @@ class CacheSpec:
     def parameter_group_family(self) -> str:
         return parameter_group_family(self.engine, self.engine_version)
 
+    @property
+    def supports_iam_auth(self) -> bool:
+        """IAM authentication exists for Valkey (7.2 and later) and Redis OSS 7.0 and later."""
+        return self.engine == "valkey" or not self.engine_version.startswith("6.")
+
+    @property
+    def auth_mode(self) -> AuthMode:
+        """``iam`` (a user group with an IAM user) or ``token`` (an AUTH token, rotated)."""
+        return "iam" if self.iam_auth and self.supports_iam_auth else "token"
+
+    @property
+    def app_user_id(self) -> str:
+        """The application's ElastiCache user: ID and name are the same (IAM auth requires it)."""
+        return f"{self.identifier}-app"
+
 
 @dataclass(frozen=True, kw_only=True)
 class CacheArgs:
     """Where the replication group lives, and what it is (``spec``)."""
 
+    context: AwsContext
+    """Account, region and partition (the ARNs clients and the rotation function are granted)."""
     vpc_id: pulumi.Input[str]
     """VPC of the security group."""
     subnet_ids: Sequence[pulumi.Input[str]]
@@ -239,9 +290,19 @@ class CacheArgs:
     availability_zones: Sequence[str]
     """AZ names of ``subnet_ids``, in the same order; nodes are spread over them round-robin."""
     spec: CacheSpec
+    keys: KeyArns | None = None
+    """The stack's customer-managed keys: at rest the data key, the AUTH token secret the secrets key,
+    the log groups the logs key. None: ``spec.kms_key_arn`` (or AWS keys)."""
 
     def __post_init__(self) -> None:
         check_placement(self.subnet_ids, self.availability_zones)
+        require(
+            self.keys is None or self.spec.kms_key_arn is None,
+            "keys",
+            "the stack's keys",
+            f"None when spec.kms_key_arn is set ({self.spec.kms_key_arn}): one key decides the data at rest",
+            refers=("spec.kms_key_arn",),
+        )
 
 
 class Cache(pulumi.ComponentResource):
@@ -260,10 +321,29 @@ class Cache(pulumi.ComponentResource):
     """Cluster discovery host (cluster mode); None for cluster mode disabled."""
     tls_enabled: bool
     """Whether clients must connect with TLS (always)."""
-    auth_secret_arn: pulumi.Output[str]
-    """Secrets Manager secret whose SecretString is the AUTH token."""
+    auth_mode: AuthMode
+    """``iam``: clients authenticate as ``iam_user_id`` with IAM tokens; ``token``: with the AUTH token
+    in ``auth_secret_arn`` (rotated; clients read the current one from the secret)."""
+    iam_user_id: str | None
+    """The application's ElastiCache user (ID and name), in IAM mode."""
+    user_group_id: str | None
+    """The group's user group, in IAM mode."""
+    replication_group_id: str
+    """The ID clients sign IAM tokens for (plain)."""
+    auth_secret_arn: pulumi.Output[str] | None
+    """Secrets Manager secret whose SecretString is the AUTH token (token mode; None with IAM auth)."""
     auth_secret_kms_key_arn: str | None
-    """Customer-managed key encrypting that secret; readers need kms:Decrypt on it (None: AWS-managed)."""
+    """Customer-managed key (or its alias ARN) encrypting that secret, plain: readers are granted
+    kms:Decrypt on it (None: AWS-managed, or no secret)."""
+    client_policy_statements: list[dict[str, Any]]
+    """What a client's role needs to authenticate: ``elasticache:Connect`` on exactly this replication
+    group and the application user (IAM), or reading the AUTH token secret (token)."""
+    log_group_names: list[str]
+    """The slow-log, engine-log and (token mode) rotation function log groups (plain)."""
+    iam_roles: tuple[aws.iam.Role, ...]
+    """The rotation function's role (token mode), for ``depends_on`` of a key policy naming it."""
+    rotation_role_arn: str | None
+    """That role's ARN (plain, composed from its explicit name)."""
     cluster_mode: bool
     """Whether clients must use the cluster protocol."""
     engine: str
@@ -298,6 +378,16 @@ class Cache(pulumi.ComponentResource):
         self.automatic_failover = spec.automatic_failover
         self.multi_az = spec.multi_az
         self.parameter_group_family = spec.parameter_group_family
+        self.auth_mode = spec.auth_mode
+        self.replication_group_id = spec.identifier
+        self.iam_user_id = None
+        self.user_group_id = None
+        self.auth_secret_arn = None
+        self.auth_secret_kms_key_arn = None
+        self.client_policy_statements = []
+        self.log_group_names = []
+        self.iam_roles = ()
+        self.rotation_role_arn = None
 
         placement = create_placement(
             name,
@@ -338,6 +428,8 @@ class Cache(pulumi.ComponentResource):
                 "configurationEndpoint": self.configuration_endpoint,
                 "tlsEnabled": self.tls_enabled,
                 "authSecretArn": self.auth_secret_arn,
+                "authMode": self.auth_mode,
+                "iamUserId": self.iam_user_id,
                 "clusterMode": self.cluster_mode,
                 "engine": self.engine,
                 "parameterGroupName": self.parameter_group_name,
@@ -353,42 +445,26 @@ class Cache(pulumi.ComponentResource):
         name, args, spec = self._name, self._args, self._args.spec
         child = pulumi.ResourceOptions(parent=self)
 
-        # Letters and digits only: the token also travels inside redis:// URLs and shell commands,
-        # where ElastiCache's allowed specials (! & # $ ^ < >) need escaping.
-        token = random.RandomPassword(
-            f"{name}-auth-token",
-            length=AUTH_TOKEN_LENGTH,
-            special=False,
-            min_upper=1,
-            min_lower=1,
-            min_numeric=1,
-            opts=child,
-        )
-        secret = aws.secretsmanager.Secret(
-            f"{name}-auth-secret",
-            name=f"{spec.identifier}/cache-auth-token",
-            description=f"AUTH token of ElastiCache {spec.engine} {spec.identifier} (SecretString is the token)",
-            kms_key_id=spec.kms_key_arn,
-            # A fixed name cannot be reused while a deleted secret waits out its recovery window.
-            recovery_window_in_days=30 if spec.protect else 0,
-            opts=child,
-        )
-        aws.secretsmanager.SecretVersion(
-            f"{name}-auth-secret-value", secret_id=secret.id, secret_string=token.result, opts=child
-        )
-        self.auth_secret_arn = secret.arn
-        self.auth_secret_kms_key_arn = spec.kms_key_arn
-
+        keys = args.keys
+        self.log_group_names = [f"/aws/elasticache/{spec.identifier}/{log_type}" for log_type in LOG_TYPES]
         log_groups = {
             log_type: aws.cloudwatch.LogGroup(
                 f"{name}-{log_type}",
-                name=f"/aws/elasticache/{spec.identifier}/{log_type}",
+                name=group_name,
                 retention_in_days=spec.log_retention_days,
+                kms_key_id=keys.logs if keys else None,
                 opts=child,
             )
-            for log_type in ("slow-log", "engine-log")
+            for log_type, group_name in zip(LOG_TYPES, self.log_group_names, strict=True)
         }
 
+        token: random.RandomPassword | None = None
+        secret: aws.secretsmanager.Secret | None = None
+        user_group: aws.elasticache.UserGroup | None = None
+        if spec.auth_mode == "iam":
+            user_group = self._create_users()
+        else:
+            token, secret = self._create_auth_secret()
         nodes = spec.replicas + 1
         azs = list(args.availability_zones)
         mode = "cluster" if spec.cluster_mode else "primary/replica"
@@ -416,10 +492,14 @@ class Cache(pulumi.ComponentResource):
             multi_az_enabled=spec.multi_az,
             transit_encryption_enabled=True,
             at_rest_encryption_enabled=True,
-            kms_key_id=spec.kms_key_arn,
-            auth_token=token.result,
-            # ROTATE keeps the old token valid next to a new one until tasks have restarted with it.
-            auth_token_update_strategy="ROTATE",  # noqa: S106 (a strategy name, not a secret)
+            kms_key_id=keys.data if keys else spec.kms_key_arn,
+            # IAM mode: the user group and no token. DELETE is what moves an existing group from a token
+            # to RBAC (in the same modification as adding the user group; ElastiCache User Guide,
+            # "Migrating from AUTH to RBAC"); it is not used when a group is created.
+            # Token mode: ROTATE keeps the old token valid next to a new one (the rotation function's too).
+            auth_token=token.result if token is not None else None,
+            auth_token_update_strategy="ROTATE" if token is not None else "DELETE",
+            user_group_ids=[user_group.user_group_id] if user_group is not None else None,
             snapshot_retention_limit=spec.snapshot_retention_days,
             snapshot_window=spec.snapshot_window,
             final_snapshot_identifier=f"{spec.identifier}-final" if spec.final_snapshot else None,
@@ -446,6 +526,8 @@ class Cache(pulumi.ComponentResource):
             ),
         )
         self.arn = group.arn
+        if secret is not None:
+            self._create_rotation(group, secret)
         self.node_ids = member_cluster_ids(
             spec.identifier, cluster_mode=spec.cluster_mode, shards=spec.shards, replicas=spec.replicas
         )
@@ -457,6 +539,184 @@ class Cache(pulumi.ComponentResource):
             self.configuration_endpoint = None
             self.primary_endpoint = group.primary_endpoint_address
             self.reader_endpoint = group.reader_endpoint_address
+
+    # -- authentication ----------------------------------------------------------------------------
+    def _create_users(self) -> aws.elasticache.UserGroup:
+        """The application's IAM user and a disabled ``default`` user in the group's user group.
+
+        Every user group must contain a user named ``default`` (ElastiCache User Guide, "Authenticating
+        users with Role-Based Access Control"); ElastiCache's own ``default`` user may run everything
+        without a password, so the group gets one of its own (user ID ``<id>-default``) that is off."""
+        name, args, spec = self._name, self._args, self._args.spec
+        child = pulumi.ResourceOptions(parent=self)
+        ctx = args.context
+        app = aws.elasticache.User(
+            f"{name}-app-user",
+            user_id=spec.app_user_id,
+            user_name=spec.app_user_id,
+            engine=spec.engine,
+            access_string=APP_ACCESS_STRING,
+            authentication_mode=aws.elasticache.UserAuthenticationModeArgs(type="iam"),
+            opts=child,
+        )
+        default = aws.elasticache.User(
+            f"{name}-default-user",
+            user_id=f"{spec.identifier}-default",
+            user_name="default",
+            engine=spec.engine,
+            access_string=DEFAULT_USER_ACCESS_STRING,
+            authentication_mode=aws.elasticache.UserAuthenticationModeArgs(type="no-password-required"),
+            opts=child,
+        )
+        group = aws.elasticache.UserGroup(
+            f"{name}-users",
+            user_group_id=f"{spec.identifier}-users",
+            engine=spec.engine,
+            user_ids=[default.user_id, app.user_id],
+            opts=child,
+        )
+        self.iam_user_id = spec.app_user_id
+        self.user_group_id = f"{spec.identifier}-users"
+        self.client_policy_statements = [
+            {
+                "Sid": "ConnectAsTheAppUser",
+                "Effect": "Allow",
+                "Action": "elasticache:Connect",
+                "Resource": [
+                    ctx.arn("elasticache", f"replicationgroup:{spec.identifier}"),
+                    ctx.arn("elasticache", f"user:{spec.app_user_id}"),
+                ],
+            }
+        ]
+        return group
+
+    def _create_auth_secret(self) -> tuple[random.RandomPassword, aws.secretsmanager.Secret]:
+        name, args, spec = self._name, self._args, self._args.spec
+        child = pulumi.ResourceOptions(parent=self)
+        keys = args.keys
+        # Letters and digits only: the token also travels inside redis:// URLs and shell commands,
+        # where ElastiCache's allowed specials (! & # $ ^ < >) need escaping.
+        token = random.RandomPassword(
+            f"{name}-auth-token",
+            length=AUTH_TOKEN_LENGTH,
+            special=False,
+            min_upper=1,
+            min_lower=1,
+            min_numeric=1,
+            opts=child,
+        )
+        secret = aws.secretsmanager.Secret(
+            f"{name}-auth-secret",
+            name=f"{spec.identifier}/cache-auth-token",
+            description=f"AUTH token of ElastiCache {spec.engine} {spec.identifier} (SecretString is the token)",
+            kms_key_id=keys.secrets if keys else spec.kms_key_arn,
+            # A fixed name cannot be reused while a deleted secret waits out its recovery window.
+            recovery_window_in_days=30 if spec.protect else 0,
+            opts=child,
+        )
+        # The first value; the rotation function writes the later ones. The provider reads this version
+        # back by its ID and version_stages is not set here, so rotations moving its labels are no change
+        # (terraform-provider-aws internal/service/secretsmanager/secret_version.go).
+        aws.secretsmanager.SecretVersion(
+            f"{name}-auth-secret-value", secret_id=secret.id, secret_string=token.result, opts=child
+        )
+        self.auth_secret_arn = secret.arn
+        self.auth_secret_kms_key_arn = keys.secrets_alias_arn if keys else spec.kms_key_arn
+        self.client_policy_statements = [
+            {
+                "Sid": "ReadTheCurrentAuthToken",
+                "Effect": "Allow",
+                "Action": "secretsmanager:GetSecretValue",
+                "Resource": secret.arn,
+            },
+            *secret_decrypt_statements(
+                args.context, [self.auth_secret_kms_key_arn] if self.auth_secret_kms_key_arn else []
+            ),
+        ]
+        return token, secret
+
+    def _create_rotation(self, group: aws.elasticache.ReplicationGroup, secret: aws.secretsmanager.Secret) -> None:
+        """A Secrets Manager rotation of the AUTH token every ``auth_rotation_days``, by a function of
+        this group's own: its role may rotate this one secret and modify this one group."""
+        name, args, spec = self._name, self._args, self._args.spec
+        ctx, keys = args.context, args.keys
+        child = pulumi.ResourceOptions(parent=self)
+        function_name = rotation_function_name(spec.identifier)
+        role_name = rotation_role_name(spec.identifier, ctx.region)
+        log_group_name = f"/aws/lambda/{function_name}"
+        self.log_group_names.append(log_group_name)
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-rotation-logs",
+            name=log_group_name,
+            retention_in_days=spec.log_retention_days,
+            kms_key_id=keys.logs if keys else None,
+            opts=child,
+        )
+        role = aws.iam.Role(
+            f"{name}-rotation-role",
+            name=role_name,
+            description=f"Rotates the AUTH token of ElastiCache {spec.identifier}",
+            assume_role_policy=json.dumps(rotation_trust_policy(ctx, function_name)),
+            opts=child,
+        )
+        self.iam_roles = (role,)
+        self.rotation_role_arn = ctx.arn("iam", f"role/{role_name}", regional=False)
+        policy = aws.iam.RolePolicy(
+            f"{name}-rotation-policy",
+            role=role.id,
+            policy=pulumi.Output.json_dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": rotation_statements(
+                        ctx,
+                        secret_arn=secret.arn,
+                        replication_group_id=spec.identifier,
+                        log_group_name=log_group_name,
+                        secret_key_arn=self.auth_secret_kms_key_arn,
+                    ),
+                }
+            ),
+            opts=child,
+        )
+        function = aws.lambda_.Function(
+            f"{name}-rotation",
+            name=function_name,
+            description=f"Secrets Manager rotation of the AUTH token of ElastiCache {spec.identifier}",
+            runtime=ROTATION_RUNTIME,
+            handler=f"{ROTATION_HANDLER.stem}.lambda_handler",
+            code=pulumi.AssetArchive({ROTATION_HANDLER.name: pulumi.FileAsset(str(ROTATION_HANDLER))}),
+            role=self.rotation_role_arn,
+            timeout=ROTATION_TIMEOUT_SECONDS,
+            memory_size=128,
+            environment=aws.lambda_.FunctionEnvironmentArgs(
+                variables={"SECRET_ARN": secret.arn, "REPLICATION_GROUP_ID": spec.identifier}
+            ),
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="Text", log_group=log_group_name),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role, policy, log_group]),
+        )
+        # Only Secrets Manager, for this one secret of this account, may invoke it.
+        permission = aws.lambda_.Permission(
+            f"{name}-rotation-invoke",
+            action="lambda:InvokeFunction",
+            function=function.name,
+            principal="secretsmanager.amazonaws.com",
+            source_account=ctx.account_id,
+            source_arn=secret.arn,
+            opts=child,
+        )
+        aws.secretsmanager.SecretRotation(
+            f"{name}-auth-rotation",
+            secret_id=secret.id,
+            rotation_lambda_arn=function.arn,
+            rotation_rules=aws.secretsmanager.SecretRotationRotationRulesArgs(
+                automatically_after_days=spec.auth_rotation_days
+            ),
+            # Rotating at once replaces the token Pulumi generated (it is in the state) by one only the
+            # secret holds; ROTATE keeps the first one valid until the next rotation. The function
+            # modifies the group, so the group must exist first.
+            rotate_immediately=True,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[group, permission]),
+        )
 
     def _create_alarms(self) -> None:
         name, spec = self._name, self._args.spec
@@ -510,3 +770,105 @@ class Cache(pulumi.ComponentResource):
                     statistic="Maximum",
                     description=f"{node}: replica more than {limits.replication_lag_seconds}s behind",
                 )
+
+
+def rotation_function_name(identifier: str) -> str:
+    """``<identifier>-auth-rotation`` (at most 54 characters: identifiers are 40 at most, Lambda takes 64)."""
+    return f"{identifier}-auth-rotation"
+
+
+def rotation_role_name(identifier: str, region: str) -> str:
+    """``<identifier>-rotation-<region>``: IAM role names are account-wide, so the region is part of it."""
+    return f"{identifier}-rotation-{region}"[:64]
+
+
+def rotation_trust_policy(ctx: AwsContext, function_name: str) -> dict[str, Any]:
+    """Lambda may assume the role for this account's rotation function only (confused-deputy guard)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": ctx.account_id},
+                    "ArnLike": {"aws:SourceArn": ctx.arn("lambda", f"function:{function_name}")},
+                },
+            }
+        ],
+    }
+
+
+def rotation_statements(
+    ctx: AwsContext,
+    *,
+    secret_arn: pulumi.Input[str],
+    replication_group_id: str,
+    log_group_name: str,
+    secret_key_arn: str | None,
+) -> list[dict[str, Any]]:
+    """What the rotation function calls, on exactly what it touches (the four steps' API calls)."""
+    group_arn = ctx.arn("logs", f"log-group:{log_group_name}")
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "RotateThisSecret",
+            "Effect": "Allow",
+            "Action": [
+                "secretsmanager:DescribeSecret",
+                "secretsmanager:GetSecretValue",
+                "secretsmanager:ListSecretVersionIds",
+                "secretsmanager:PutSecretValue",
+                "secretsmanager:UpdateSecretVersionStage",
+            ],
+            "Resource": secret_arn,
+        },
+        {
+            # No resource-level permission exists for GetRandomPassword.
+            "Sid": "GenerateTokens",
+            "Effect": "Allow",
+            "Action": "secretsmanager:GetRandomPassword",
+            "Resource": "*",
+        },
+        {
+            "Sid": "SetTheTokenOnThisGroup",
+            "Effect": "Allow",
+            "Action": "elasticache:ModifyReplicationGroup",
+            "Resource": ctx.arn("elasticache", f"replicationgroup:{replication_group_id}"),
+        },
+        {
+            # A List-level action without resource-level permissions (Service Authorization Reference).
+            "Sid": "WatchTheGroupApplyIt",
+            "Effect": "Allow",
+            "Action": "elasticache:DescribeReplicationGroups",
+            "Resource": "*",
+        },
+        {
+            "Sid": "WriteOwnLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": f"{group_arn}:log-stream:*",
+        },
+    ]
+    if secret_key_arn:
+        # Reading a version decrypts it; writing one needs a data key (Secrets Manager User Guide,
+        # "Secret encryption and decryption in AWS Secrets Manager").
+        via = {"kms:ViaService": f"secretsmanager.{ctx.region}.{ctx.dns_suffix}"}
+        alias = ":alias/" in secret_key_arn
+        statements.append(
+            {
+                "Sid": "UseTheSecretsKey",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": ctx.arn("kms", "key/*") if alias else secret_key_arn,
+                "Condition": {
+                    "StringEquals": via,
+                    **(
+                        {"ForAnyValue:StringEquals": {"kms:ResourceAliases": secret_key_arn.split(":", 5)[5]}}
+                        if alias
+                        else {}
+                    ),
+                },
+            }
+        )
+    return statements

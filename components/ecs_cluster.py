@@ -125,6 +125,9 @@ class EcsClusterArgs:
     vpc_id: pulumi.Input[str]
     """VPC of the Cloud Map private DNS namespace."""
     spec: EcsClusterSpec
+    log_kms_key_arn: pulumi.Input[str] | None = None
+    """The stack's logs key for the ECS Exec audit log group; None uses the cluster's exec key (whose
+    policy admits CloudWatch Logs too). Sessions are always encrypted with the exec key."""
 
 
 class EcsCluster(pulumi.ComponentResource):
@@ -183,7 +186,7 @@ class EcsCluster(pulumi.ComponentResource):
             f"{name}-exec-logs",
             name=self.exec_log_group_name,
             retention_in_days=args.spec.log_retention_days,
-            kms_key_id=key.arn,
+            kms_key_id=args.log_kms_key_arn if args.log_kms_key_arn is not None else key.arn,
             opts=child,
         )
 

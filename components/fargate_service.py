@@ -42,6 +42,7 @@ from platform_contracts.fargate_service import is_secret_name
 from components.aws_context import AwsContext
 from components.ecs_cluster import CapacityProviderShare, validate_strategy
 from components.errors import at_least, in_range, one_of, require
+from components.kms_keys import secret_decrypt_statements
 from components.log_groups import check_retention
 
 CpuArchitecture = Literal["X86_64", "ARM64"]
@@ -62,6 +63,7 @@ FARGATE_MEMORY_BY_CPU: Final[dict[int, tuple[int, ...]]] = {
 # which anyone who can describe the task definition reads.
 _ENV_NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
 _SERVICE_NAME: Final = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+_POLICY_KEY: Final = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 _ECR_IMAGE: Final = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/(?P<repo>[^@:]+)@sha256:[0-9a-f]{64}$"
 )
@@ -312,6 +314,10 @@ class FargateServiceArgs:
     """Environment variables ECS fills from Secrets Manager / SSM at start."""
     secret_kms_key_arns: Sequence[pulumi.Input[str]] = ()
     """Customer-managed keys encrypting those secrets (none for the AWS-managed key)."""
+    task_policies: Mapping[str, Sequence[Mapping[str, Any]]] = field(default_factory=dict)
+    """What the application itself may do in AWS, as IAM statements by policy name (``database``:
+    ``rds-db:connect`` for its database user, ``cache``: ``elasticache:Connect``...): one inline policy
+    ``<name>-task-<key>`` on the task role each. Values may be outputs (a DbiResourceId)."""
     user: str = "10001:10001"
     """Numeric ``uid:gid`` the process runs as (never root)."""
     health_check: ContainerHealthCheck | None = None
@@ -396,6 +402,21 @@ class FargateServiceArgs:
         require(len(set(slugs)) == len(slugs), "dependencies", slugs, "distinct descriptions (they name the rules)")
         for kind in ("exec", "task"):
             self.role_name(kind)
+        for key, statements in self.task_policies.items():
+            require(
+                _POLICY_KEY.match(key) is not None,
+                "task_policies",
+                key,
+                "policy names of lowercase letters, digits and '-' (they name the task role's inline policies)",
+            )
+            require(bool(statements), f"task_policies[{key}]", list(statements), "one or more IAM statements")
+            for i, statement in enumerate(statements):
+                require(
+                    statement.get("Effect") == "Allow" and bool(statement.get("Action")) and "Resource" in statement,
+                    f"task_policies[{key}][{i}]",
+                    dict(statement),
+                    "an Allow statement with Action and Resource",
+                )
         for cidr in self.https_egress.cidrs:
             require("/" in cidr, "https_egress.cidrs", cidr, "CIDRs such as 0.0.0.0/0")
 
@@ -575,6 +596,9 @@ class FargateService(pulumi.ComponentResource):
     """Role the app runs with (plain ARN, composed from its explicit name)."""
     execution_role_arn: str
     """Role ECS uses to pull the image, write logs and read the secrets (plain ARN)."""
+    iam_roles: tuple[aws.iam.Role, aws.iam.Role]
+    """The execution and task roles themselves, for ``depends_on`` of what must wait for them: a KMS key
+    whose policy names them (KMS refuses principals that do not exist yet)."""
     log_group_name: str
     """Application log group (plain)."""
     discovery_name: str | None
@@ -612,6 +636,7 @@ class FargateService(pulumi.ComponentResource):
         )
 
         execution_role, task_role = self._create_roles()
+        self.iam_roles = (execution_role, task_role)
         self.execution_role_arn = ctx.arn("iam", f"role/{args.role_name('exec')}", regional=False)
         self.task_role_arn = ctx.arn("iam", f"role/{args.role_name('task')}", regional=False)
 
@@ -752,7 +777,7 @@ class FargateService(pulumi.ComponentResource):
         task_role = aws.iam.Role(
             f"{name}-task-role",
             name=args.role_name("task"),
-            description=f"The application in {args.family} (no AWS API access beyond ECS Exec)",
+            description=f"The application in {args.family}: only what task_policies and ECS Exec grant",
             assume_role_policy=trust,
             opts=child,
         )
@@ -761,6 +786,13 @@ class FargateService(pulumi.ComponentResource):
                 f"{name}-task-exec",
                 role=task_role.id,
                 policy=json.dumps(exec_task_policy(ctx, args.execute_command)),
+                opts=child,
+            )
+        for key, statements in args.task_policies.items():
+            aws.iam.RolePolicy(
+                f"{name}-task-{key}",
+                role=task_role.id,
+                policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [dict(s) for s in statements]}),
                 opts=child,
             )
         return execution_role, task_role
@@ -822,35 +854,7 @@ class FargateService(pulumi.ComponentResource):
                     "Resource": pulumi.Output.all(*parameters).apply(lambda arns: sorted(set(arns))),
                 }
             )
-        via = {
-            "kms:ViaService": [
-                f"secretsmanager.{ctx.region}.{ctx.dns_suffix}",
-                f"ssm.{ctx.region}.{ctx.dns_suffix}",
-            ]
-        }
-        # An alias ARN cannot be a policy resource for key operations: grant the keys it names instead.
-        aliases = sorted(k.split(":", 5)[5] for k in args.secret_kms_key_arns if isinstance(k, str) and ":alias/" in k)
-        keys = [k for k in args.secret_kms_key_arns if not (isinstance(k, str) and ":alias/" in k)]
-        if keys:
-            statements.append(
-                {
-                    "Sid": "DecryptSecretsViaTheirServices",
-                    "Effect": "Allow",
-                    "Action": "kms:Decrypt",
-                    "Resource": keys,
-                    "Condition": {"StringEquals": via},
-                }
-            )
-        if aliases:
-            statements.append(
-                {
-                    "Sid": "DecryptSecretsByKeyAlias",
-                    "Effect": "Allow",
-                    "Action": "kms:Decrypt",
-                    "Resource": ctx.arn("kms", "key/*"),
-                    "Condition": {"StringEquals": via, "ForAnyValue:StringEquals": {"kms:ResourceAliases": aliases}},
-                }
-            )
+        statements += secret_decrypt_statements(ctx, list(args.secret_kms_key_arns))
         return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements})
 
     # -- network ----------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import pulumi
 import pulumi_aws as aws
@@ -54,6 +54,9 @@ SERVICE_USE_ACTIONS: Final = (
     "kms:DescribeKey",
 )
 GRANT_ACTIONS: Final = ("kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant")
+DataClass = Literal["logs", "data", "secrets"]
+DATA_CLASSES: Final[tuple[DataClass, ...]] = ("logs", "data", "secrets")
+SECRETS_MANAGER: Final = "secretsmanager"
 LOGS_ACTIONS: Final = (
     "kms:Encrypt*",
     "kms:Decrypt*",
@@ -82,15 +85,13 @@ class DataKeysArgs:
     """How often KMS rotates the key material (90-2560 days)."""
     deletion_window_days: int = 30
     """Waiting period before a deleted key is gone (7-30 days)."""
+    after: Sequence[pulumi.Resource] = ()
+    """Resources the keys are created after: the roles their policies name. KMS refuses a key policy
+    whose principals do not exist yet (CreateKey API reference: "each principal ... must exist"), so the
+    keys wait for those roles instead of racing them."""
 
     def __post_init__(self) -> None:
-        prefix = self.alias_prefix
-        require(
-            bool(_ALIAS_PREFIX.match(prefix)) and not prefix.startswith(("aws/", "alias/")) and "//" not in prefix,
-            "alias_prefix",
-            prefix,
-            "letters, digits, '/', '_' and '-' (not starting with aws/ or alias/), e.g. container-platform/prod",
-        )
+        check_alias_prefix("alias_prefix", self.alias_prefix)
         require(bool(self.log_group_prefixes), "log_group_prefixes", list(self.log_group_prefixes), "one or more")
         for i, group in enumerate(self.log_group_prefixes):
             require(
@@ -128,6 +129,10 @@ class DataKeys(pulumi.ComponentResource):
     """For RDS storage and Performance Insights, and ElastiCache at rest."""
     secrets_key_arn: pulumi.Output[str]
     """For Secrets Manager secrets, including the RDS-managed master user secret."""
+    alias_arns: dict[DataClass, str]
+    """Alias ARN per data class (plain: composed from the alias prefix)."""
+    arns: KeyArns
+    """The three keys as components take them."""
 
     def __init__(self, name: str, args: DataKeysArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(KMS_KEYS_TYPE, name, None, opts)
@@ -135,6 +140,13 @@ class DataKeys(pulumi.ComponentResource):
         self.logs_key_arn = self._key("logs", "CloudWatch Logs of this stack", logs_key_policy(args))
         self.data_key_arn = self._key("data", "RDS and ElastiCache data at rest", data_key_policy(args))
         self.secrets_key_arn = self._key("secrets", "Secrets Manager secrets", secrets_key_policy(args))
+        self.alias_arns = {c: args.context.arn("kms", alias_name(args, c)) for c in DATA_CLASSES}
+        self.arns = KeyArns(
+            logs=self.logs_key_arn,
+            data=self.data_key_arn,
+            secrets=self.secrets_key_arn,
+            secrets_alias_arn=self.alias_arns["secrets"],
+        )
         self.register_outputs(
             {
                 "logsKeyArn": self.logs_key_arn,
@@ -143,7 +155,7 @@ class DataKeys(pulumi.ComponentResource):
             }
         )
 
-    def _key(self, data_class: str, what: str, policy: dict[str, Any]) -> pulumi.Output[str]:
+    def _key(self, data_class: DataClass, what: str, policy: dict[str, Any]) -> pulumi.Output[str]:
         name, args = self._name, self._args
         child = pulumi.ResourceOptions(parent=self)
         key = aws.kms.Key(
@@ -156,7 +168,7 @@ class DataKeys(pulumi.ComponentResource):
             deletion_window_in_days=args.deletion_window_days,
             # The policy is part of the key: it never exists with KMS's default policy.
             policy=json.dumps(policy),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.after)),
         )
         aws.kms.Alias(
             f"{name}-{data_class}-alias", name=alias_name(args, data_class), target_key_id=key.key_id, opts=child
@@ -164,8 +176,85 @@ class DataKeys(pulumi.ComponentResource):
         return key.arn
 
 
-def alias_name(args: DataKeysArgs, data_class: str) -> str:
-    return f"alias/{args.alias_prefix}/{data_class}"
+def check_alias_prefix(setting: str, prefix: str) -> None:
+    """An alias prefix KMS accepts (CreateAlias's pattern without ':'), not AWS's own ``aws/``."""
+    require(
+        isinstance(prefix, str)
+        and bool(_ALIAS_PREFIX.match(prefix))
+        and not prefix.startswith(("aws/", "alias/"))
+        and "//" not in prefix,
+        setting,
+        prefix,
+        "letters, digits, '/', '_' and '-' (not starting with aws/ or alias/), e.g. container-platform/prod",
+    )
+
+
+def alias_name(args: DataKeysArgs, data_class: DataClass) -> str:
+    return key_alias(args.alias_prefix, data_class)
+
+
+def key_alias(alias_prefix: str, data_class: DataClass) -> str:
+    """``alias/<alias_prefix>/<data class>``: the alias a DataKeys key gets (plain, known before the key)."""
+    return f"alias/{alias_prefix}/{data_class}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class KeyArns:
+    """The keys a component encrypts its data with, by data class (what ``DataKeys`` creates).
+
+    Key ARNs are what the services store (CloudWatch Logs and ElastiCache take no alias, and RDS reads
+    a key ARN back, so an alias would show as a change on every update). ``secrets_alias_arn`` is
+    plain: readers are granted ``kms:Decrypt`` through it (``kms:ResourceAliases``), which keeps their
+    policies known at ``pulumi preview``."""
+
+    logs: pulumi.Input[str]
+    """For log groups (``kmsKeyId``)."""
+    data: pulumi.Input[str]
+    """For data at rest: RDS storage and Performance Insights, ElastiCache."""
+    secrets: pulumi.Input[str]
+    """For Secrets Manager secrets, including the RDS-managed master user secret."""
+    secrets_alias_arn: str
+    """``arn:<partition>:kms:<region>:<account>:alias/<prefix>/secrets`` (plain)."""
+
+    def __post_init__(self) -> None:
+        require(
+            isinstance(self.secrets_alias_arn, str) and ":alias/" in self.secrets_alias_arn,
+            "keys.secrets_alias_arn",
+            self.secrets_alias_arn,
+            "the plain alias ARN of the secrets key (arn:aws:kms:<region>:<account>:alias/<name>)",
+        )
+
+
+def secret_decrypt_statements(ctx: AwsContext, key_arns: Sequence[pulumi.Input[str]]) -> list[dict[str, Any]]:
+    """IAM statements that let a role decrypt secrets encrypted with these keys, through Secrets Manager
+    or SSM only (``kms:ViaService``). An alias ARN cannot be the resource of a key operation, so a key
+    named by its alias is granted on ``key/*`` with the alias as ``kms:ResourceAliases`` condition
+    (plain, so the policy is known at preview); a key ARN is granted as itself."""
+    via = {"kms:ViaService": [f"{service}.{ctx.region}.{ctx.dns_suffix}" for service in (SECRETS_MANAGER, "ssm")]}
+    aliases = sorted({k.split(":", 5)[5] for k in key_arns if isinstance(k, str) and ":alias/" in k})
+    keys = [k for k in key_arns if not (isinstance(k, str) and ":alias/" in k)]
+    statements: list[dict[str, Any]] = []
+    if keys:
+        statements.append(
+            {
+                "Sid": "DecryptSecretsViaTheirServices",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": keys,
+                "Condition": {"StringEquals": via},
+            }
+        )
+    if aliases:
+        statements.append(
+            {
+                "Sid": "DecryptSecretsByKeyAlias",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": ctx.arn("kms", "key/*"),
+                "Condition": {"StringEquals": via, "ForAnyValue:StringEquals": {"kms:ResourceAliases": aliases}},
+            }
+        )
+    return statements
 
 
 def _root_admin(ctx: AwsContext) -> dict[str, Any]:

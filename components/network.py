@@ -151,6 +151,9 @@ class NetworkArgs:
     """CIDR, AZ count, NAT, endpoints, flow logs, or the adopted VPC."""
     name_tags: dict[str, str] = field(default_factory=dict)
     """Extra tags for the VPC itself (provider default tags apply everywhere already)."""
+    log_kms_key_arn: pulumi.Input[str] | None = None
+    """Customer-managed key of the flow log group (its policy must admit CloudWatch Logs for it);
+    None leaves it to CloudWatch Logs' own encryption."""
     inspection: bool = False
     """Prepare for a Gateway Load Balancer inspecting internet traffic: one public route table per AZ
     *without* a default route, a /28 endpoint subnet per AZ routed to the internet gateway, and an
@@ -208,6 +211,8 @@ class Network(pulumi.ComponentResource):
     inspection: InspectionRouting | None
     """Per-AZ public route tables, endpoint subnets and the edge route table (``inspection=True``);
     ``public_route_table_id`` is None then."""
+    flow_log_group_name: str | None
+    """The flow log group (plain), when flow logs are on."""
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("platform:network:Network", name, None, opts)
@@ -220,6 +225,7 @@ class Network(pulumi.ComponentResource):
         self.nat_gateway_ids = []
         self.endpoint_security_group_id = None
         self.inspection = None
+        self.flow_log_group_name = None
 
         if args.spec.adopt is not None:
             self._adopt(args.spec.adopt)
@@ -489,10 +495,12 @@ class Network(pulumi.ComponentResource):
         name, ctx = self._name, self._args.context
         child = pulumi.ResourceOptions(parent=self)
         group_name = f"/vpc/{name}/flow-logs"
+        self.flow_log_group_name = group_name
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-flow-logs",
             name=group_name,
             retention_in_days=self._args.spec.log_retention_days,
+            kms_key_id=self._args.log_kms_key_arn,
             opts=child,
         )
         # Plain JSON (known at preview, so policies can read it): see components/aws_context.py.

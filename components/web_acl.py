@@ -164,8 +164,8 @@ class WebAclArgs:
     spec: WafSpec
     """Mode, rate limit, overrides, logging."""
     log_kms_key_arn: pulumi.Input[str] | None = None
-    """Customer-managed KMS key encrypting the WAF log group (its key policy must let CloudWatch Logs
-    use it for this log group); None leaves CloudWatch Logs' own encryption."""
+    """Customer-managed KMS key encrypting the WAF log group (the stack's logs key, whose policy must
+    admit this group's name); None leaves CloudWatch Logs' own encryption."""
 
     def __post_init__(self) -> None:
         require(

@@ -20,6 +20,7 @@ from pulumi.runtime import rpc
 
 from mockcloud.monitor import STACK_TYPE, CapturedResource
 from mockcloud.runner import PROJECT_DIR, StackRun
+from offline import replacements
 from offline.cost import render as cost_render
 from offline.cost.estimate import Estimate
 from offline.diagram import mermaid
@@ -81,6 +82,10 @@ def plan_document(run: StackRun, estimate: Estimate | None = None) -> dict[str, 
         "stack": run.stack,
         "mode": "preview" if run.preview else "update",
         "simulated": True,
+        # The settings this plan was made with: a later plan names the ones that changed.
+        "config": {
+            key: SECRET if key in run.config.secret_keys else value for key, value in sorted(run.config.values.items())
+        },
         "counts": dict(sorted(Counter(r.type for r in run.resources if r.custom).items())),
         "resources": [resource(r) for r in run.resources],
         "outputs": {
@@ -214,8 +219,10 @@ def summary(
     files: Sequence[Path],
     elapsed: float,
     estimate: Estimate | None = None,
+    data: replacements.Comparison | None = None,
 ) -> list[str]:
-    """Resources, policies, outputs and cost in a few lines, then where the files went and what else to ask for."""
+    """Resources, what happens to the data stores, policy results, outputs and cost in a few lines, then
+    where the files went and what else to ask for."""
     custom = [r for r in run.resources if r.custom]
     components = sum(1 for r in run.resources if r.is_component)
     unknown, secret = len(run.unknown_outputs), len(run.secret_outputs)
@@ -225,10 +232,12 @@ def summary(
     kinds += [f"{null} null"] if null else []
     policy, *policy_details = summary_lines(report)
     cost = cost_render.summary_lines(estimate) if estimate is not None else []
+    comparison = data or replacements.Comparison(previous=None)
     return [
         "Summary",
         f"  Resources: + {len(custom)} to create, in {components} components "
         f"({len(Counter(r.type for r in custom))} types); the program ran in {elapsed:.2f} s",
+        *[f"  {line}" for line in replacements.summary_lines(comparison, {r.type for r in run.resources})],
         f"  Policies:  {policy}",
         *[f"             {line}" for line in policy_details],
         f"  Outputs:   {len(run.outputs)} stack outputs" + (f" ({', '.join(kinds)})" if kinds else ""),
@@ -246,6 +255,7 @@ def render(
     files: Sequence[Path] = (),
     elapsed: float = 0.0,
     estimate: Estimate | None = None,
+    data: replacements.Comparison | None = None,
 ) -> str:
     """The console output: header, tree, the sections asked for, then the summary (last, so it stays on screen)."""
     lines = [*header(run), "", *render_tree(run)]
@@ -260,13 +270,18 @@ def render(
         lines += ["", format_report(report)]
     if sections.cost and estimate is not None:
         lines += ["", *cost_render.cost_section(estimate)]
-    lines += ["", *summary(run, report, files=files, elapsed=elapsed, estimate=estimate)]
+    lines += ["", *summary(run, report, files=files, elapsed=elapsed, estimate=estimate, data=data)]
     return "\n".join(lines)
 
 
-def markdown_summary(run: StackRun, policy_markdown: str = "", estimate: Estimate | None = None) -> str:
-    """The plan as a Markdown section (a CI job summary): diagram, policy report, cost, then counts and outputs
-    folded."""
+def markdown_summary(
+    run: StackRun,
+    policy_markdown: str = "",
+    estimate: Estimate | None = None,
+    data: replacements.Comparison | None = None,
+) -> str:
+    """The plan as a Markdown section (a CI job summary): what happens to the data stores, diagram, policy
+    report, cost, then counts and outputs folded."""
     custom = [r for r in run.resources if r.custom]
     counts = Counter(short_type(r.type) for r in custom)
     rows = "\n".join(f"| `{t}` | {n} |" for t, n in sorted(counts.items()))
@@ -283,6 +298,7 @@ def markdown_summary(run: StackRun, policy_markdown: str = "", estimate: Estimat
     cost = "\n".join(cost_render.markdown_lines(estimate)) + "\n" if estimate is not None else ""
     return (
         f"## Offline plan: `{run.stack}`\n\n{len(custom)} resources ({mode}, simulated).\n\n{replace}"
+        f"{replacements.markdown(data) if data else ''}"
         f"```mermaid\n{mermaid(run)}```\n\n{policy_markdown}\n{cost}"
         f"<details><summary>Resources per type</summary>\n\n| Type | Count |\n|---|---|\n{rows}\n\n</details>\n\n"
         f"<details><summary>Outputs (simulated)</summary>\n\n| Output | Value |\n|---|---|\n{outputs}\n\n</details>\n"

@@ -31,7 +31,8 @@ CACHE_TLS: Final = "cacheTls"
 CACHE_CLUSTER_MODE: Final = "cacheClusterMode"
 """Whether clients must speak the Valkey/Redis cluster protocol."""
 CACHE_AUTH_SECRET_ARN: Final = "cacheAuthSecretArn"  # noqa: S105 (an export name)
-"""Secrets Manager secret holding the AUTH token (an ARN, not the token); null for Memcached."""
+"""Secrets Manager secret holding the (rotated) AUTH token (an ARN, not the token); null with IAM
+authentication and for Memcached."""
 CACHE_SECURITY_GROUP_ID: Final = "cacheSecurityGroupId"
 """Security group of the cache nodes (ingress only from client security groups)."""
 DATABASE_ENDPOINT: Final = "databaseEndpoint"
@@ -90,3 +91,14 @@ DASHBOARD_NAME: Final = "dashboardName"
 """The stack's CloudWatch dashboard (null when dashboard is false)."""
 SERVICE_HOST_NAMES: Final = "serviceHostNames"
 """Host name per service (api, ops) and of the static-IP NLB (static-ip); null without domainName."""
+
+# -- data protection and identity (docs/keys.md) --------------------------------------------------
+DATA_KEY_ARNS: Final = "dataKeyArns"
+"""The stack's customer-managed keys by data class (logs, data, secrets); null when customerManagedKeys is false."""
+DATABASE_AUTH: Final = "databaseAuth"
+"""How the app logs in to the database: iam (as databaseAppUsername, with tokens) or password (the master user)."""
+DATABASE_APP_USERNAME: Final = "databaseAppUsername"
+"""The app's IAM-authenticated database login (null with password authentication)."""
+CACHE_AUTH: Final = "cacheAuth"
+"""How the app authenticates to the cache: iam, token (an AUTH token in Secrets Manager, rotated) or none
+(Memcached)."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Final, cast
 
 import pulumi
@@ -28,6 +29,7 @@ from components.fargate_service import (
 )
 from components.gateway_load_balancer import GatewayLoadBalancer, GatewayLoadBalancerArgs
 from components.image import Image, ImageArgs
+from components.kms_keys import DATA_CLASSES, DataClass, DataKeys, DataKeysArgs, KeyArns, check_alias_prefix, key_alias
 from components.load_balancer import HealthCheck, LoadBalancer, LoadBalancerArgs, RoutingRule, TargetGroupSpec
 from components.memcached import MemcachedArgs, MemcachedCluster
 from components.network import INTERFACE_ENDPOINT_SERVICES, Network, NetworkArgs
@@ -87,7 +89,9 @@ def _registry_outputs(registry: Registry, args: RegistryArgs) -> dict[str, Any]:
 CacheStore = Cache | MemcachedCluster
 
 
-def _data_stores(settings: StackSettings, network: Network) -> tuple[CacheStore, Database]:
+def _data_stores(
+    settings: StackSettings, context: AwsContext, network: Network, keys: KeyArns | None
+) -> tuple[CacheStore, Database]:
     """ElastiCache and RDS in the isolated subnets; their security groups start empty (clients add rules)."""
     name, vpc, subnets, zones = (
         f"{settings.stack}-cache",
@@ -96,7 +100,17 @@ def _data_stores(settings: StackSettings, network: Network) -> tuple[CacheStore,
         network.availability_zones,
     )
     cache: CacheStore = (
-        Cache(name, CacheArgs(vpc_id=vpc, subnet_ids=subnets, availability_zones=zones, spec=settings.cache))
+        Cache(
+            name,
+            CacheArgs(
+                context=context,
+                vpc_id=vpc,
+                subnet_ids=subnets,
+                availability_zones=zones,
+                spec=settings.cache,
+                keys=keys,
+            ),
+        )
         if isinstance(settings.cache, CacheSpec)
         else MemcachedCluster(
             name, MemcachedArgs(vpc_id=vpc, subnet_ids=subnets, availability_zones=zones, spec=settings.cache)
@@ -104,7 +118,13 @@ def _data_stores(settings: StackSettings, network: Network) -> tuple[CacheStore,
     )
     database = Database(
         f"{settings.stack}-db",
-        DatabaseArgs(vpc_id=network.vpc_id, subnet_ids=network.isolated_subnet_ids, spec=settings.database),
+        DatabaseArgs(
+            context=context,
+            vpc_id=network.vpc_id,
+            subnet_ids=network.isolated_subnet_ids,
+            spec=settings.database,
+            keys=keys,
+        ),
     )
     return cache, database
 
@@ -113,39 +133,72 @@ def _data_stores(settings: StackSettings, network: Network) -> tuple[CacheStore,
 class DataStoreConnection:
     """What a Fargate service of the catalog app needs to use the cache and the database.
 
-    Plain environment holds only hosts, ports and flags; the AUTH token and the database password
-    are ECS secrets (the service grants its execution role exactly these secrets and keys), and the
-    dependencies make the service add the security-group rules on both sides.
+    Plain environment holds only hosts, ports, flags and how to authenticate; the database password
+    is an ECS secret (the service grants its execution role exactly that secret and its key), given
+    only to the service that runs the migrations when the app itself logs in with IAM. What the app
+    does with its own role (``rds-db:connect``, ``elasticache:Connect``, reading the cache's rotated
+    AUTH token) is in ``task_policies``. The dependencies make the service add the security-group rules
+    on both sides.
     """
 
     environment: dict[str, pulumi.Input[str]]
     secrets: dict[str, SecretRef]
+    """For every service."""
+    migration_secrets: dict[str, SecretRef]
+    """Only for the service that runs the migrations (the master password, with IAM authentication)."""
     secret_kms_key_arns: list[str]
+    task_policies: dict[str, list[dict[str, Any]]]
     dependencies: list[Dependency]
+    reads_secrets_at_runtime: bool = field(default=False)
+    """The app reads a secret itself (the cache's rotated token): its task role must decrypt it."""
+
+    def secrets_for(self, *, runs_migrations: bool) -> dict[str, SecretRef]:
+        return {**self.secrets, **(self.migration_secrets if runs_migrations else {})}
 
 
-def data_store_connection(cache: CacheStore, database: Database) -> DataStoreConnection:
-    """The app's env contract (DATABASE_*, REDIS_* or MEMCACHED_*; app/README.md) for these stores."""
+def data_store_connection(cache: CacheStore, database: Database, region: str) -> DataStoreConnection:
+    """The app's env contract (DATABASE_*, REDIS_* or MEMCACHED_*, AWS_REGION; app/README.md)."""
     environment: dict[str, pulumi.Input[str]] = {
+        "AWS_REGION": region,  # IAM tokens are signed for this region
         "DATABASE_HOST": database.endpoint,
         "DATABASE_PORT": str(database.port),
         "DATABASE_NAME": database.database_name,
         "DATABASE_USER": database.username,
         "DATABASE_SSL": "true",  # the parameter group sets rds.force_ssl=1
+        "DATABASE_AUTH": "iam" if database.iam_auth else "password",
     }
-    secrets = {"DATABASE_PASSWORD": SecretRef(arn=database.secret_arn, json_key="password")}
+    password = {"DATABASE_PASSWORD": SecretRef(arn=database.secret_arn, json_key="password")}
+    secrets: dict[str, SecretRef] = {}
+    migration_secrets: dict[str, SecretRef] = {}
+    task_policies: dict[str, list[dict[str, Any]]] = {}
+    if database.iam_auth:
+        environment["DATABASE_APP_USER"] = database.app_username
+        migration_secrets |= password  # the migrations run as the master user (and create the app user)
+        task_policies["database"] = database.client_policy_statements
+    else:
+        secrets |= password
     dependencies = [Dependency(database.security_group_id, database.port, "PostgreSQL (TLS)")]
     keys = [database.secret_kms_key_arn]
+    reads_secrets = False
     if isinstance(cache, Cache):
         environment |= {
             "REDIS_HOST": cache.primary_endpoint,
             "REDIS_PORT": str(cache.port),
             "REDIS_TLS": "true" if cache.tls_enabled else "false",
             "REDIS_CLUSTER_MODE": "true" if cache.cluster_mode else "false",
+            "REDIS_AUTH": cache.auth_mode,
         }
-        secrets["REDIS_AUTH_TOKEN"] = SecretRef(arn=cache.auth_secret_arn)
+        if cache.auth_mode == "iam":
+            assert cache.iam_user_id is not None
+            environment |= {"REDIS_USER": cache.iam_user_id, "REDIS_CACHE_NAME": cache.replication_group_id}
+        else:
+            # Rotated: the app reads the current token from the secret (and again when AUTH fails), so a
+            # rotation needs no restart; an ECS secret would be the value at start only.
+            assert cache.auth_secret_arn is not None
+            environment["REDIS_AUTH_SECRET_ARN"] = cache.auth_secret_arn
+            reads_secrets = True
+        task_policies["cache"] = cache.client_policy_statements
         dependencies.append(Dependency(cache.security_group_id, cache.port, f"{cache.engine} (TLS)"))
-        keys.append(cache.auth_secret_kms_key_arn)
     else:
         # Memcached has no AUTH: the security group is its only access control. The app shards over
         # the nodes it finds through the configuration endpoint (auto discovery).
@@ -157,7 +210,15 @@ def data_store_connection(cache: CacheStore, database: Database) -> DataStoreCon
             "MEMCACHED_AUTODISCOVERY": "true",
         }
         dependencies.append(Dependency(cache.security_group_id, cache.port, "memcached"))
-    return DataStoreConnection(environment, secrets, sorted({key for key in keys if key}), dependencies)
+    return DataStoreConnection(
+        environment=environment,
+        secrets=secrets,
+        migration_secrets=migration_secrets,
+        secret_kms_key_arns=sorted({key for key in keys if key}),
+        task_policies=task_policies,
+        dependencies=dependencies,
+        reads_secrets_at_runtime=reads_secrets,
+    )
 
 
 def _cache_outputs(cache: CacheStore) -> dict[str, Any]:
@@ -172,6 +233,7 @@ def _cache_outputs(cache: CacheStore) -> dict[str, Any]:
     else:
         primary, reader, cluster_mode, secret = cache.configuration_endpoint, cache.configuration_endpoint, False, None
     return {
+        exports.CACHE_AUTH: cache.auth_mode if isinstance(cache, Cache) else "none",
         exports.CACHE_ENGINE: cache.engine,
         exports.CACHE_ENGINE_VERSION: cache.engine_version,
         exports.CACHE_PRIMARY_ENDPOINT: primary,
@@ -210,7 +272,9 @@ def _static_ip_nlb(settings: StackSettings, network: Network, alb: LoadBalancer)
     )
 
 
-def _inspection(settings: StackSettings, context: AwsContext, network: Network) -> GatewayLoadBalancer | None:
+def _inspection(
+    settings: StackSettings, context: AwsContext, network: Network, keys: KeyArns | None
+) -> tuple[GatewayLoadBalancer, Network] | None:
     """Appliances behind a GWLB in their own VPC, and the app VPC's internet routes through its endpoints."""
     spec = settings.inspection
     if spec is None:
@@ -218,9 +282,14 @@ def _inspection(settings: StackSettings, context: AwsContext, network: Network) 
     assert network.inspection is not None  # NetworkArgs(inspection=True) prepared the routes
     inspection_vpc = Network(
         f"{settings.stack}-inspection",
-        NetworkArgs(context=context, availability_zones=network.availability_zones, spec=spec.vpc),
+        NetworkArgs(
+            context=context,
+            availability_zones=network.availability_zones,
+            spec=spec.vpc,
+            log_kms_key_arn=keys.logs if keys else None,
+        ),
     )
-    return GatewayLoadBalancer(
+    gwlb = GatewayLoadBalancer(
         f"{settings.stack}-gwlb",
         GatewayLoadBalancerArgs(
             context=context,
@@ -233,6 +302,7 @@ def _inspection(settings: StackSettings, context: AwsContext, network: Network) 
             instance_tags=settings.default_tags,
         ),
     )
+    return gwlb, inspection_vpc
 
 
 @dataclass(frozen=True)
@@ -263,6 +333,7 @@ def _compute(
     image: Image,
     repository_arn: str,
     connection: DataStoreConnection,
+    keys: KeyArns | None,
 ) -> Compute:
     """The ALB, the ECS cluster and the two services built from the one image: the catalog API
     (``SERVICE_ROLE=api``, ``/api/*``) and ops (``SERVICE_ROLE=ops``, ``/ops/*``); in front of the ALB
@@ -308,7 +379,12 @@ def _compute(
         ),
     )
 
-    cluster = EcsCluster(f"{stack}-ecs", EcsClusterArgs(context=context, vpc_id=network.vpc_id, spec=settings.cluster))
+    cluster = EcsCluster(
+        f"{stack}-ecs",
+        EcsClusterArgs(
+            context=context, vpc_id=network.vpc_id, spec=settings.cluster, log_kms_key_arn=keys.logs if keys else None
+        ),
+    )
 
     web_acl: WebAcl | None = None
     web_acl_name: str | None = None
@@ -321,9 +397,9 @@ def _compute(
                 name=web_acl_name,
                 resource_arn=alb.arn,
                 spec=edge.waf,
-                # The cluster's key, as for the services' log groups (its policy admits CloudWatch Logs
-                # for this account's log groups).
-                log_kms_key_arn=cluster.exec_kms_key_arn,
+                # The stack's logs key where there is one (its policy admits this log group by name,
+                # _log_group_names); else the cluster's key, as for the services' log groups.
+                log_kms_key_arn=keys.logs if keys else cluster.exec_kms_key_arn,
             ),
         )
 
@@ -394,10 +470,11 @@ def _compute(
                     # The API tasks apply migrations at start (under an advisory lock); ops never does.
                     "RUN_MIGRATIONS": "true" if role == "api" else "false",
                 },
-                secrets=connection.secrets,
+                secrets=connection.secrets_for(runs_migrations=role == "api"),
                 secret_kms_key_arns=connection.secret_kms_key_arns,
+                task_policies=connection.task_policies,
                 log_retention_days=settings.log_retention_days,
-                log_kms_key_arn=cluster.exec_kms_key_arn,
+                log_kms_key_arn=keys.logs if keys else cluster.exec_kms_key_arn,
                 load_balancer=LoadBalancerAttachment(
                     security_group_id=alb.security_group_id,
                     target_group_arn=alb.target_group_arns[role],
@@ -488,14 +565,72 @@ def _dashboard(
     )
 
 
+@dataclass
+class _StackKeys:
+    """The stack's DataKeys, handed out before they exist.
+
+    The keys' policies name the roles that read secrets, and KMS refuses a policy whose principals do
+    not exist yet; the log groups, data stores and secrets need the keys' ARNs. So every consumer gets a
+    deferred ARN (``pulumi.deferred_output``) and the keys are created last, after those roles, with the
+    exact names of every log group; the ARNs then resolve from the keys. The engine sees keys -> roles
+    and consumers -> keys: no cycle.
+    """
+
+    alias_prefix: str
+    arns: KeyArns
+    resolvers: dict[DataClass, Callable[[pulumi.Output[str]], None]]
+
+    @classmethod
+    def start(cls, settings: StackSettings, context: AwsContext) -> _StackKeys:
+        prefix = f"{settings.project}/{settings.stack}"
+        check_alias_prefix("alias_prefix", prefix)
+        deferred: dict[DataClass, tuple[pulumi.Output[str], Callable[[pulumi.Output[str]], None]]] = {
+            data_class: pulumi.deferred_output() for data_class in DATA_CLASSES
+        }
+        arns = KeyArns(
+            logs=deferred["logs"][0],
+            data=deferred["data"][0],
+            secrets=deferred["secrets"][0],
+            secrets_alias_arn=context.arn("kms", key_alias(prefix, "secrets")),
+        )
+        return cls(prefix, arns, {data_class: resolve for data_class, (_, resolve) in deferred.items()})
+
+    def create(
+        self,
+        settings: StackSettings,
+        context: AwsContext,
+        *,
+        log_groups: list[str],
+        readers: list[str],
+        after: Sequence[pulumi.Resource],
+    ) -> DataKeys:
+        keys = DataKeys(
+            f"{settings.stack}-keys",
+            DataKeysArgs(
+                context=context,
+                alias_prefix=self.alias_prefix,
+                log_group_prefixes=sorted(set(log_groups)),
+                secret_reader_role_arns=sorted(set(readers)),
+                deletion_window_days=30,
+                after=after,
+            ),
+        )
+        for data_class, resolve in self.resolvers.items():
+            resolve({"logs": keys.logs_key_arn, "data": keys.data_key_arn, "secrets": keys.secrets_key_arn}[data_class])
+        return keys
+
+
 def build(settings: StackSettings, context: AwsContext) -> dict[str, Any]:
     """Create every component for this stack and return the stack outputs by export name."""
+    pending = _StackKeys.start(settings, context) if settings.customer_managed_keys else None
+    keys = pending.arns if pending else None
     network = Network(
         settings.stack,
         NetworkArgs(
             context=context,
             availability_zones=_availability_zones(settings),
             spec=settings.network,
+            log_kms_key_arn=keys.logs if keys else None,
             # With inspection on, the public subnets' routes go through the GWLB endpoints (_inspection).
             inspection=settings.inspection is not None,
         ),
@@ -506,14 +641,26 @@ def build(settings: StackSettings, context: AwsContext) -> dict[str, Any]:
         f"{settings.stack}-app",
         ImageArgs(repository_url=registry.repository_url, registry_id=registry.registry_id, build=settings.image),
     )
-    cache, database = _data_stores(settings, network)
-    compute = _compute(
-        settings, context, network, image, registry.repository_arns["app"], data_store_connection(cache, database)
-    )
+    cache, database = _data_stores(settings, context, network, keys)
+    connection = data_store_connection(cache, database, context.region)
+    compute = _compute(settings, context, network, image, registry.repository_arns["app"], connection, keys)
     nlb = _static_ip_nlb(settings, network, compute.alb)
-    inspection = _inspection(settings, context, network)
+    inspection = _inspection(settings, context, network, keys)
     _service_dns(settings, compute.alb, nlb)
     dashboard = _dashboard(settings, context, compute, cache)
+
+    data_keys = None
+    if pending is not None:
+        roles: list[pulumi.Resource] = [role for service in compute.services.values() for role in service.iam_roles]
+        if isinstance(cache, Cache):
+            roles += cache.iam_roles
+        data_keys = pending.create(
+            settings,
+            context,
+            log_groups=_log_group_names(network, inspection[1] if inspection else None, cache, database, compute),
+            readers=_secret_readers(connection, cache, compute.services),
+            after=roles,
+        )
 
     return {
         exports.ENVIRONMENT: settings.environment,
@@ -530,8 +677,8 @@ def build(settings: StackSettings, context: AwsContext) -> dict[str, Any]:
         exports.REGISTRY_SETTINGS: _registry_outputs(registry, settings.registry),
         exports.NLB_DNS_NAME: nlb.dns_name if nlb else None,
         exports.NLB_STATIC_IPS: nlb.static_ips if nlb else None,
-        exports.INSPECTION_ENDPOINT_SERVICE_NAME: inspection.endpoint_service_name if inspection else None,
-        exports.INSPECTION_ENDPOINT_IDS: inspection.endpoint_ids if inspection else None,
+        exports.INSPECTION_ENDPOINT_SERVICE_NAME: inspection[0].endpoint_service_name if inspection else None,
+        exports.INSPECTION_ENDPOINT_IDS: inspection[0].endpoint_ids if inspection else None,
         **_cache_outputs(cache),
         exports.DATABASE_ENDPOINT: database.endpoint,
         exports.DATABASE_PORT: database.port,
@@ -545,7 +692,50 @@ def build(settings: StackSettings, context: AwsContext) -> dict[str, Any]:
         exports.WEB_ACL_ARN: compute.web_acl.arn if compute.web_acl is not None else None,
         exports.DASHBOARD_NAME: dashboard.name if dashboard is not None else None,
         exports.SERVICE_HOST_NAMES: dict(settings.edge.hosts) or None,
+        exports.DATA_KEY_ARNS: (
+            {"logs": data_keys.logs_key_arn, "data": data_keys.data_key_arn, "secrets": data_keys.secrets_key_arn}
+            if data_keys
+            else None
+        ),
+        exports.DATABASE_AUTH: "iam" if database.iam_auth else "password",
+        exports.DATABASE_APP_USERNAME: database.app_username if database.iam_auth else None,
     }
+
+
+def _log_group_names(
+    network: Network,
+    inspection_vpc: Network | None,
+    cache: CacheStore,
+    database: Database,
+    compute: Compute,
+) -> list[str]:
+    """Every log group the stack creates, by exact name: CloudWatch Logs may use the logs key for these."""
+    names = [n for n in (network.flow_log_group_name, inspection_vpc and inspection_vpc.flow_log_group_name) if n]
+    if isinstance(cache, Cache):
+        names += cache.log_group_names
+    names += database.log_group_names
+    names.append(compute.cluster.exec_log_group_name)
+    names += [service.log_group_name for service in compute.services.values()]
+    if compute.web_acl is not None:
+        names.append(compute.web_acl.log_group_name)
+    return names
+
+
+def _secret_readers(
+    connection: DataStoreConnection, cache: CacheStore, services: dict[str, FargateService]
+) -> list[str]:
+    """The roles that decrypt the stack's secrets: execution roles that inject one (the master password),
+    task roles when the app reads the cache's token itself, and the function rotating that token."""
+    readers = [
+        service.execution_role_arn
+        for role, service in services.items()
+        if connection.secrets_for(runs_migrations=role == "api")
+    ]
+    if connection.reads_secrets_at_runtime:
+        readers += [service.task_role_arn for service in services.values()]
+    if isinstance(cache, Cache) and cache.rotation_role_arn:
+        readers.append(cache.rotation_role_arn)
+    return readers
 
 
 def main() -> None:

@@ -307,6 +307,8 @@ CACHE: Final = KeyTable(
         "kms_key_arn": "cacheKmsKeyArn",
         "log_retention_days": "logRetentionDays",
         "alarm_topic_arn": "alarmTopicArn",
+        "iam_auth": "cacheIamAuth",
+        "auth_rotation_days": "cacheAuthRotationDays",
     }
 )
 MEMCACHED: Final = KeyTable(
@@ -336,6 +338,9 @@ DATABASE: Final = KeyTable(
         "log_min_duration_ms": "dbLogMinDurationMs",
         "log_retention_days": "logRetentionDays",
         "alarm_topic_arn": "alarmTopicArn",
+        "iam_auth": "dbIamAuth",
+        "app_username": "dbAppUsername",
+        "monitoring_interval_seconds": "dbMonitoringIntervalSeconds",
     }
 )
 RETENTION: Final = KeyTable(
@@ -545,6 +550,9 @@ class StackSettings:
     """Client ranges of the static-IP NLB in front of the ALB; None when ``nlbEnabled`` is false."""
     inspection: InspectionSpec | None
     """GWLB inspection of the app VPC's internet traffic; None when ``gwlbEnabled`` is false."""
+    customer_managed_keys: bool
+    """``customerManagedKeys``: the stack creates its DataKeys and encrypts every log group, data store
+    and secret with them."""
     default_tags: Mapping[str, str] = field(default_factory=dict)
     """``aws:defaultTags`` from the stack file: the provider applies them to every taggable resource;
     the program passes them on only where AWS does not (instances launched by Auto Scaling)."""
@@ -865,6 +873,32 @@ def _inspection(read: ConfigReader, tier: _Stack, app_vpc: NetworkSpec) -> Inspe
     )
 
 
+# --------------------------------------------------------------------------------------------------
+# Data protection: the stack's own keys (docs/keys.md)
+# --------------------------------------------------------------------------------------------------
+def _customer_managed_keys(read: ConfigReader, tier: _Stack) -> bool:
+    """Whether the stack creates its keys. Rules across sections: the keys decide the data stores'
+    encryption, so a key ARN given by hand would contradict them; prod always has them, because
+    turning them on later replaces the database and the cache."""
+    enabled: bool = read.value("customerManagedKeys")
+    if enabled:
+        for key, store in (("cacheKmsKeyArn", "cache"), ("dbKmsKeyArn", "database")):
+            if read.optional(key) is not None:
+                raise read.error(
+                    key,
+                    read.value(key),
+                    f"empty when customerManagedKeys is true (the stack's data key encrypts the {store})",
+                )
+    elif tier.prod:
+        raise read.error(
+            "customerManagedKeys",
+            False,
+            "true with environment=prod (set before the first deployment: changing it later replaces the "
+            "database and the cache)",
+        )
+    return enabled
+
+
 def _overlaps(a: str, b: str) -> bool:
     return ipaddress.IPv4Network(a).overlaps(ipaddress.IPv4Network(b))
 
@@ -939,6 +973,7 @@ def load_settings(context: AwsContext, config: pulumi.Config | None = None) -> S
     one_of_key(read, "logLevel", log_level, get_args(LogLevel))
     static_ips = _static_ips(read)
     inspection = _inspection(read, tier, network)
+    customer_managed_keys = _customer_managed_keys(read, tier)
     return StackSettings(
         project=tier.project,
         stack=tier.stack,
@@ -959,6 +994,7 @@ def load_settings(context: AwsContext, config: pulumi.Config | None = None) -> S
         log_level=log_level,
         static_ip_ingress_cidrs=static_ips,
         inspection=inspection,
+        customer_managed_keys=customer_managed_keys,
         default_tags=_read_default_tags(),
     )
 

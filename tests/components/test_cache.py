@@ -13,6 +13,7 @@ import pulumi
 import pytest
 from pulumi.runtime import rpc
 
+from components.aws_context import AwsContext
 from components.cache import (
     AUTH_TOKEN_LENGTH,
     EVICTION_POLICIES,
@@ -41,6 +42,7 @@ INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 CMK = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 TOPIC = "arn:aws:sns:eu-west-1:123456789012:platform-alarms"
+CONTEXT = AwsContext(account_id="123456789012", region="eu-west-1")
 
 ATTRIBUTES = (
     "security_group_id", "port", "primary_endpoint", "reader_endpoint", "configuration_endpoint",
@@ -63,7 +65,12 @@ def _args(**overrides: Any) -> CacheArgs:
         "apply_immediately": False,
         **{k: v for k, v in overrides.items() if k in SPEC_FIELDS},
     }
-    placement: dict[str, Any] = {"vpc_id": "vpc-0123", "subnet_ids": SUBNETS, "availability_zones": AZS}
+    placement: dict[str, Any] = {
+        "context": CONTEXT,
+        "vpc_id": "vpc-0123",
+        "subnet_ids": SUBNETS,
+        "availability_zones": AZS,
+    }
     placement |= {k: v for k, v in overrides.items() if k not in SPEC_FIELDS}
     return CacheArgs(**placement, spec=CacheSpec(**spec))
 
@@ -266,7 +273,7 @@ def test_impossible_combinations_are_rejected(overrides: dict[str, Any], message
 
 # -- encryption and AUTH ----------------------------------------------------------------------------
 def test_tls_and_encryption_at_rest_always_with_a_cmk_when_given(run_component: ComponentRunner) -> None:
-    run = _cache(run_component, kms_key_arn=CMK)
+    run = _cache(run_component, kms_key_arn=CMK, iam_auth=False)
     rg = run.one(RG).inputs
     assert rg["transitEncryptionEnabled"] is True
     assert rg["atRestEncryptionEnabled"] is True
@@ -275,7 +282,7 @@ def test_tls_and_encryption_at_rest_always_with_a_cmk_when_given(run_component: 
     assert run.outputs["tls_enabled"] is True
     assert run.outputs["auth_secret_kms_key_arn"] == CMK
 
-    default = _cache(run_component)
+    default = _cache(run_component, iam_auth=False)
     assert "kmsKeyId" not in default.one(RG).inputs  # AWS-managed key
     assert "kmsKeyId" not in default.one(SECRET).inputs
     assert default.outputs["auth_secret_kms_key_arn"] is None
@@ -284,7 +291,7 @@ def test_tls_and_encryption_at_rest_always_with_a_cmk_when_given(run_component: 
 def test_auth_token_is_generated_kept_in_secrets_manager_and_only_ever_secret(
     run_component: ComponentRunner,
 ) -> None:
-    run = _cache(run_component)
+    run = _cache(run_component, iam_auth=False)  # without IAM auth (tests/components/test_cache_auth.py)
     password = run.one(PASSWORD)
     token = password.outputs["result"]
     assert password.inputs["length"] == AUTH_TOKEN_LENGTH
@@ -401,14 +408,14 @@ def test_alarms_per_node_with_the_optional_topic(run_component: ComponentRunner)
 
 
 def test_alarm_dimensions_are_known_at_preview(run_component: ComponentRunner) -> None:
-    run = _cache(run_component, preview=True, cluster_mode=True, shards=2, replicas=1)
+    run = _cache(run_component, preview=True, cluster_mode=True, shards=2, replicas=1, iam_auth=False)
     dims = sorted({a.inputs["dimensions"]["CacheClusterId"] for a in run.of_type(ALARM)})
     assert dims == member_cluster_ids("platform-test", cluster_mode=True, shards=2, replicas=1)
     assert "auth_secret_arn" in run.unknown_outputs  # the secret ARN only exists after creation
 
 
 def test_protect_guards_the_group_and_children_live_in_the_component(run_component: ComponentRunner) -> None:
-    run = _cache(run_component, protect=True)
+    run = _cache(run_component, protect=True, iam_auth=False)
     rg = run.one(RG)
     assert rg.options["protect"] is True
     assert rg.options["deleteBeforeReplace"] is True

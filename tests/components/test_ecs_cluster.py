@@ -194,3 +194,17 @@ def test_fargate_capacity_needs_a_provider_that_takes_tasks() -> None:
         InputError, match=re.escape("'on_demand_weight' = 0 is not valid; allowed: above 0 when spot_weight")
     ):
         FargateCapacity(base_tasks=0, on_demand_weight=0, spot_weight=0)
+
+
+def test_exec_logs_take_the_stacks_logs_key_and_sessions_keep_the_exec_key(run_component: ComponentRunner) -> None:
+    key = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000a"
+    run = _cluster(run_component, log_kms_key_arn=key)
+    assert run.one("aws:cloudwatch/logGroup:LogGroup").inputs["kmsKeyId"] == key
+    exec_key = run.one("aws:kms/key:Key", "ecs-exec-key")
+    configuration = run.one("aws:ecs/cluster:Cluster").inputs["configuration"]["executeCommandConfiguration"]
+    assert configuration["kmsKeyId"] == exec_key.outputs["arn"]
+    default = _cluster(run_component)
+    assert (
+        default.one("aws:cloudwatch/logGroup:LogGroup").inputs["kmsKeyId"]
+        == default.one("aws:kms/key:Key", "ecs-exec-key").outputs["arn"]
+    )

@@ -564,3 +564,57 @@ def test_repository_is_derived_from_a_plain_image_or_required(run_component: Com
 def test_an_image_outside_the_declared_repository_fails_the_update(run_component: ComponentRunner) -> None:
     with pytest.raises(Exception, match=r"an image in the declared repository .*/platform/app"):
         run_component(_computed_inputs_program(image_repository="platform/elsewhere"))
+
+
+def test_task_policies_become_inline_policies_of_the_task_role_only(run_component: ComponentRunner) -> None:
+    connect = {
+        "Sid": "ConnectAsTheAppUser",
+        "Effect": "Allow",
+        "Action": "elasticache:Connect",
+        "Resource": ["arn:aws:elasticache:eu-west-1:123456789012:replicationgroup:g"],
+    }
+    resource_id = pulumi.Output.from_input("db-ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    database = {
+        "Sid": "ConnectToTheDatabase",
+        "Effect": "Allow",
+        "Action": "rds-db:connect",
+        "Resource": pulumi.Output.concat("arn:aws:rds-db:eu-west-1:123456789012:dbuser:", resource_id, "/app"),
+    }
+    run = _service(run_component, task_policies={"cache": [connect], "database": [database]})
+    task_role = run.one("aws:iam/role:Role", "api-task-role")
+    policies = {p.name: p for p in run.of_type("aws:iam/rolePolicy:RolePolicy")}
+    assert policies["api-task-cache"].inputs["role"] == task_role.id
+    assert statements(policies["api-task-cache"].inputs["policy"]) == [connect]
+    (rendered,) = statements(policies["api-task-database"].inputs["policy"])
+    assert rendered["Resource"] == "arn:aws:rds-db:eu-west-1:123456789012:dbuser:db-ABCDEFGHIJKLMNOPQRSTUVWXYZ/app"
+    execution_role = run.one("aws:iam/role:Role", "api-exec-role")
+    assert not [
+        p for p in policies.values() if p.inputs["role"] == execution_role.id and "Connect" in p.inputs["policy"]
+    ]
+
+
+def test_the_roles_are_exposed_for_what_must_wait_for_them(run_component: ComponentRunner) -> None:
+    def program() -> None:
+        service = FargateService("api", _args())
+        execution, task = service.iam_roles
+        pulumi.export("names", [execution._name, task._name])
+        pulumi.export("arns", [service.execution_role_arn, service.task_role_arn])
+
+    out = run_component(program).outputs
+    assert out["names"] == ["api-exec-role", "api-task-role"]
+    assert all(arn.startswith("arn:aws:iam::123456789012:role/") for arn in out["arns"])
+
+
+@pytest.mark.parametrize(
+    ("policies", "setting"),
+    [
+        ({"Cache": [{"Effect": "Allow", "Action": "x:Y", "Resource": "*"}]}, "task_policies"),
+        ({"cache": []}, "task_policies[cache]"),
+        ({"cache": [{"Effect": "Deny", "Action": "x:Y", "Resource": "*"}]}, "task_policies[cache][0]"),
+        ({"cache": [{"Effect": "Allow", "Action": "x:Y"}]}, "task_policies[cache][0]"),
+    ],
+)
+def test_task_policies_are_refused_unless_named_allow_statements(policies: dict[str, Any], setting: str) -> None:
+    with pytest.raises(InputError) as error:
+        _args(task_policies=policies)
+    assert error.value.setting == setting

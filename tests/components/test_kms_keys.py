@@ -7,11 +7,21 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
+import pulumi
+import pulumi_aws as aws
 import pytest
 
 from components.aws_context import AwsContext
 from components.errors import InputError
-from components.kms_keys import KMS_KEYS_TYPE, DataKeys, DataKeysArgs
+from components.kms_keys import (
+    KMS_KEYS_TYPE,
+    DataKeys,
+    DataKeysArgs,
+    KeyArns,
+    check_alias_prefix,
+    key_alias,
+    secret_decrypt_statements,
+)
 from mockcloud.monitor import CapturedResource
 from mockcloud.runner import StackRun
 from offline.policy.pack import PolicyPackProcess
@@ -215,3 +225,60 @@ def test_bad_input_is_refused_naming_the_setting(overrides: dict[str, Any], sett
 def test_without_performance_insights_readers_there_is_no_reader_statement(run_component: ComponentRunner) -> None:
     run = _keys(run_component, performance_insights_reader_role_arns=[])
     assert "ReadPerformanceInsights" not in _by_sid(_policy(run, "data"))
+
+
+def test_keys_wait_for_the_roles_their_policies_name(run_component: ComponentRunner) -> None:
+    """KMS refuses a key policy whose principals do not exist yet: the keys depend on those roles."""
+
+    def program() -> None:
+        role = aws.iam.Role("reader", name="prod-api-execution", assume_role_policy="{}")
+        keys = DataKeys("prod-keys", _args(secret_reader_role_arns=[EXECUTION_ROLES[0]], after=[role]))
+        pulumi.export("aliases", keys.alias_arns)
+        pulumi.export("arns", [keys.arns.logs, keys.arns.data, keys.arns.secrets, keys.arns.secrets_alias_arn])
+
+    run = run_component(program)
+    role = run.one("aws:iam/role:Role")
+    for key in run.of_type("aws:kms/key:Key"):
+        assert role.urn in key.dependencies, key.name
+    assert run.outputs["aliases"] == {
+        c: f"arn:aws:kms:eu-west-1:{ACCOUNT}:alias/container-platform/prod/{c}" for c in ("logs", "data", "secrets")
+    }
+    keys = {k.name.rsplit("-", 1)[1]: k.outputs["arn"] for k in run.of_type("aws:kms/key:Key")}
+    assert run.outputs["arns"] == [keys["logs"], keys["data"], keys["secrets"], run.outputs["aliases"]["secrets"]]
+    assert key_alias("container-platform/prod", "secrets") == "alias/container-platform/prod/secrets"
+
+
+def test_secret_readers_decrypt_only_through_secrets_manager_or_ssm() -> None:
+    key = f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    alias = f"arn:aws:kms:eu-west-1:{ACCOUNT}:alias/container-platform/prod/secrets"
+    by_sid = {s["Sid"]: s for s in secret_decrypt_statements(CONTEXT, [key, alias, alias])}
+    via = {"kms:ViaService": ["secretsmanager.eu-west-1.amazonaws.com", "ssm.eu-west-1.amazonaws.com"]}
+    assert by_sid["DecryptSecretsViaTheirServices"] == {
+        "Sid": "DecryptSecretsViaTheirServices",
+        "Effect": "Allow",
+        "Action": "kms:Decrypt",
+        "Resource": [key],
+        "Condition": {"StringEquals": via},
+    }
+    # An alias cannot be a key operation's resource: the key it names is matched by kms:ResourceAliases.
+    assert by_sid["DecryptSecretsByKeyAlias"] == {
+        "Sid": "DecryptSecretsByKeyAlias",
+        "Effect": "Allow",
+        "Action": "kms:Decrypt",
+        "Resource": f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/*",
+        "Condition": {
+            "StringEquals": via,
+            "ForAnyValue:StringEquals": {"kms:ResourceAliases": ["alias/container-platform/prod/secrets"]},
+        },
+    }
+    assert secret_decrypt_statements(CONTEXT, []) == []
+
+
+def test_key_references_and_alias_prefixes_are_checked() -> None:
+    with pytest.raises(InputError) as error:
+        KeyArns(logs="k", data="k", secrets="k", secrets_alias_arn=f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/x")
+    assert error.value.setting == "keys.secrets_alias_arn"
+    for bad in ("aws/prod", "prod.keys", "a//b"):
+        with pytest.raises(InputError):
+            check_alias_prefix("alias_prefix", bad)
+    check_alias_prefix("alias_prefix", "container-platform/prod")

@@ -8,6 +8,7 @@ import json
 import re
 from typing import Any
 
+import pulumi
 import pytest
 
 from components.aws_context import AwsContext
@@ -296,3 +297,18 @@ def test_an_adopted_vpc_is_named_by_its_ids(overrides: dict[str, Any], message: 
         AdoptedVpc(**{**ids, **overrides})
     with pytest.raises(InputError, match=re.escape("exactly az_count (3) subnet IDs")):
         _args(availability_zones=AZS3, adopt=AdoptedVpc(**ids))
+
+
+def test_flow_log_group_takes_the_stacks_logs_key(run_component: ComponentRunner) -> None:
+    key = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000a"
+    run = _network(run_component, availability_zones=AZS3[:2], flow_logs=True, log_kms_key_arn=key)
+    assert run.one("aws:cloudwatch/logGroup:LogGroup").inputs["kmsKeyId"] == key
+    plain = _network(run_component, availability_zones=AZS3[:2], flow_logs=True)
+    assert "kmsKeyId" not in plain.one("aws:cloudwatch/logGroup:LogGroup").inputs
+
+    def program() -> None:
+        with_logs = Network("with", _args(availability_zones=AZS3[:2], flow_logs=True))
+        without = Network("without", _args(availability_zones=AZS3[:2], flow_logs=False))
+        pulumi.export("names", [with_logs.flow_log_group_name, without.flow_log_group_name])
+
+    assert run_component(program).outputs["names"] == ["/vpc/with/flow-logs", None]

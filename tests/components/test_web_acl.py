@@ -252,3 +252,9 @@ def test_rate_limit_bounds_are_wafs() -> None:
     assert (limit.metadata["min"], limit.metadata["max"]) == RATE_LIMIT
     _args(rate_limit=RATE_LIMIT[0])
     _args(rate_limit=RATE_LIMIT[1])
+
+
+def test_the_waf_log_group_takes_the_stacks_logs_key(run_component: ComponentRunner) -> None:
+    key = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000a"
+    assert _waf(run_component, log_kms_key_arn=key).one(LOG_GROUP).inputs["kmsKeyId"] == key
+    assert "kmsKeyId" not in _waf(run_component).one(LOG_GROUP).inputs

@@ -160,7 +160,7 @@ def test_standard_parameters_are_free_advanced_ones_are_not() -> None:
 
 
 def test_a_type_the_table_does_not_know_is_reported() -> None:
-    unknown = _resource("aws:lambda/function:Function", "fn", {"memorySize": 128})
+    unknown = _resource("aws:sqs/queue:Queue", "queue", {})
     result = _estimate(unknown)
-    assert dict(result.unknown_types) == {"aws:lambda/function:Function": 1}
+    assert dict(result.unknown_types) == {"aws:sqs/queue:Queue": 1}
     assert result.to_json()["complete"] is False

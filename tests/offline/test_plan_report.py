@@ -14,7 +14,7 @@ from offline.policy import GUARDRAILS_DIR
 from offline.policy.pack import analyze_stack_run
 from offline.policy.report import PolicyReport
 from stack.settings import declared_config
-from tests.policies.support import PACK_VERSION, PHASE_2_PROD_FINDINGS
+from tests.policies.support import PACK_VERSION
 
 
 def test_plan_prints_the_policy_report_of_the_stack(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -48,10 +48,7 @@ def test_plan_exits_1_on_a_mandatory_violation(
 def test_preview_report_says_what_covers_the_task_definitions(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # Until issue 17's phase 2 lands, prod draws the mandatory findings listed in PHASE_2_PROD_FINDINGS
-    # (test_program.py pins exactly those); then this is EXIT_OK again.
-    expected = plan.EXIT_POLICY_VIOLATION if PHASE_2_PROD_FINDINGS else plan.EXIT_OK
-    assert plan.main(["prod", "--preview", "--policy-report", "--out", str(tmp_path)]) == expected
+    assert plan.main(["prod", "--preview", "--policy-report", "--out", str(tmp_path)]) == plan.EXIT_OK
     out = capsys.readouterr().out
     notes = out.split("Not checked at preview", 1)[1].split("Disabled policies", 1)[0]
     task_lines = [line for line in notes.splitlines() if "TaskDefinition::" in line]

@@ -45,34 +45,6 @@ def unknown_notes(report: PolicyReport) -> list[str]:
     return [f"{v.policy} on {v.resource}: {v.detail}" for v in report.unknown_notes()]
 
 
-PHASE_2_PROD_FINDINGS: Final[frozenset[tuple[str, str]]] = frozenset(
-    {
-        # Customer-managed keys: the log groups the flow logs, the cache and the database write to.
-        ("log-group-kms", "prod-flow-logs"),
-        ("log-group-kms", "prod-cache-slow-log"),
-        ("log-group-kms", "prod-cache-engine-log"),
-        ("log-group-kms", "prod-db-postgresql-log"),
-        ("log-group-kms", "prod-db-upgrade-log"),
-        # Customer-managed keys: the cache at rest and its AUTH token secret.
-        ("elasticache-cmk", "prod-cache-group"),
-        ("secretsmanager-cmk", "prod-cache-auth-secret"),
-        # Storage, Performance Insights and the RDS-managed master secret (dbKmsKeyArn is empty in prod).
-        ("rds-cmk", "prod-db-instance"),
-        # The database: enhanced monitoring with its role; IAM database authentication.
-        ("rds-enhanced-monitoring", "prod-db-instance"),
-        ("rds-iam-auth", "prod-db-instance"),
-        # The cache AUTH token: IAM auth where the engine supports it, else a rotation schedule.
-        ("secretsmanager-rotation", "prod-cache-auth-secret"),
-    }
-)
-"""Mandatory findings of the prod stack that issue 17's phase 2 fixes (keys wired into every log group
-and data store, RDS enhanced monitoring and IAM auth, no unrotated cache secret). The prod tests expect
-exactly these, so each fix must remove its entry, and the list ends empty."""
-
-PHASE_2_PROD_INSPECTION_FINDINGS: Final = PHASE_2_PROD_FINDINGS | {("log-group-kms", "prod-inspection-flow-logs")}
-"""The same with the GWLB inspection VPC on (its own flow log group)."""
-
-
 def findings(violations: Iterable[Violation]) -> set[tuple[str, str]]:
     """``(policy, resource name)`` of each violation."""
     return {(v.policy, v.urn.rsplit("::", 1)[-1]) for v in violations}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from offline.policy.pack import PolicyPackProcess
-from tests.policies.support import PHASE_2_PROD_FINDINGS, PHASE_2_PROD_INSPECTION_FINDINGS, findings
+from tests.policies.support import findings
 from tests.support import cached_run
 
 OURS = ("prod-nlb", "prod-gwlb", "prod-inspection", "prod-gwlbe", "prod-edge", "prod-public-rt")
@@ -16,7 +16,7 @@ def test_prod_with_nlb_and_inspection_passes_and_nothing_of_ours_is_unknown_at_p
     for preview in (False, True):
         run = cached_run("prod", preview=preview, **INSPECTION)
         report = policy_pack.analyze(run)
-        assert findings(report.mandatory) == PHASE_2_PROD_INSPECTION_FINDINGS
+        assert findings(report.mandatory) == set()
         weakened = [
             f"{v.policy} on {v.resource}"
             for v in report.unknown_notes()
@@ -28,6 +28,6 @@ def test_prod_with_nlb_and_inspection_passes_and_nothing_of_ours_is_unknown_at_p
 def test_an_nlb_open_to_the_internet_is_refused(policy_pack: PolicyPackProcess) -> None:
     run = cached_run("prod", nlbIngressCidrs=["0.0.0.0/0"])
     report = policy_pack.analyze(run)
-    refused = {(v.policy, v.resource) for v in report.mandatory if findings([v]) - PHASE_2_PROD_FINDINGS}
+    refused = {(v.policy, v.resource) for v in report.mandatory}
     assert {policy for policy, _ in refused} == {"sg-no-public-ingress"}
     assert all("prod-nlb-in-tcp-" in resource for _, resource in refused)

@@ -15,7 +15,7 @@ from mockcloud.monitor import CapturedResource
 from mockcloud.runner import StackRun
 from offline.policy.pack import PolicyPackProcess
 from offline.policy.report import PolicyReport, Violation
-from tests.policies.support import ALL_MANDATORY, COMPONENT_CONTAINER_POLICIES, PHASE_2_PROD_FINDINGS, findings
+from tests.policies.support import ALL_MANDATORY, COMPONENT_CONTAINER_POLICIES, findings
 from tests.support import STACKS, cached_run, unknown_paths
 
 TASK_DEFINITION: Final = "aws:ecs/taskDefinition:TaskDefinition"
@@ -43,6 +43,22 @@ DECIDED_DURING_UP: Final[Mapping[tuple[str, str, str], tuple[frozenset[str], str
         # policy with the real ARNs (the update test below: no unknown note, no violation).
         "the Secrets Manager ARNs it names are assigned by AWS when the secrets are created",
     ),
+    (ROLE_POLICY, "policy", "-task-database"): (
+        frozenset({"aws:rds/instance:Instance"}),
+        # rds-db:connect names the app's database user by the instance's DbiResourceId
+        # (arn:aws:rds-db:<region>:<account>:dbuser:<DbiResourceId>/<user>), which RDS assigns when it
+        # creates the instance; a wildcard in its place would admit that user name on every instance.
+        "the DbiResourceId in the database user's ARN is assigned by RDS when it creates the instance",
+    ),
+    (ROLE_POLICY, "policy", "-task-cache"): (
+        frozenset({"aws:secretsmanager/secret:Secret"}),
+        # With an AUTH token (no IAM auth on the engine) the app reads the rotated token from its secret.
+        "the AUTH token secret's ARN ends in a suffix Secrets Manager assigns when it creates the secret",
+    ),
+    (ROLE_POLICY, "policy", "-rotation-policy"): (
+        frozenset({"aws:secretsmanager/secret:Secret"}),
+        "the rotation function may rotate exactly its secret, whose ARN Secrets Manager assigns",
+    ),
 }
 """Identity policies the IAM policies can only decide during `up`: (type, property, name suffix) ->
 (the only resource types whose outputs may flow in, why)."""
@@ -51,18 +67,10 @@ _UNKNOWN_NOTE: Final = re.compile(r"^can't run policy '[^']+' from policy pack '
 _IN_STACK_POLICY: Final = re.compile(r"\.(\w+)\(([^)]+)\)\.(\w+)")
 
 
-def remaining_for_phase_2(stack: str) -> frozenset[tuple[str, str]]:
-    """The mandatory findings a stack is expected to draw until phase 2 of issue 17 lands (empty for dev)."""
-    return PHASE_2_PROD_FINDINGS if stack == "prod" else frozenset()
-
-
 def test_no_mandatory_violation_with_the_stacks_config(policy_pack: PolicyPackProcess, stack_run: StackRun) -> None:
     report = policy_pack.analyze(stack_run)
     assert report.config == f"{stack_run.stack}.json"
-    expected = remaining_for_phase_2(stack_run.stack)
-    assert [f"{v.policy} on {v.resource}: {v.detail}" for v in report.mandatory if findings([v]) - expected] == []
-    # Exactly the listed findings remain: fixing one must also remove it from PHASE_2_PROD_FINDINGS.
-    assert findings(report.mandatory) == expected
+    assert [f"{v.policy} on {v.resource}: {v.detail}" for v in report.mandatory] == []
 
 
 @dataclass(frozen=True)
@@ -177,7 +185,7 @@ def test_at_preview_no_mandatory_check_is_weakened_by_unknown_values(
             if problem:
                 problems.append(problem)
     assert problems == [], "mandatory checks weakened at preview without cover:\n" + "\n".join(problems)
-    assert findings(report.mandatory) == remaining_for_phase_2(stack)
+    assert findings(report.mandatory) == set()
     # Not vacuous: the task definitions are unknown at preview, and each is covered by its service.
     services = run.of_type(FARGATE_SERVICE_TYPE)
     assert services

@@ -100,16 +100,28 @@ def test_stacks_get_failover_and_prod_gets_more(stack_run: StackRun) -> None:
         assert rg.options["protect"] is False
 
 
-def test_program_exports_the_connection_not_the_token(stack_run: StackRun) -> None:
+def test_program_exports_the_connection_and_no_token_exists(stack_run: StackRun) -> None:
     out = stack_run.outputs
-    token = stack_run.one(PASSWORD).outputs["result"]
     assert out[exports.CACHE_PRIMARY_ENDPOINT].startswith("master.")
     assert out[exports.CACHE_READER_ENDPOINT].startswith("replica.")
     assert (out[exports.CACHE_PORT], out[exports.CACHE_TLS], out[exports.CACHE_CLUSTER_MODE]) == (6379, True, False)
-    assert out[exports.CACHE_AUTH_SECRET_ARN] == stack_run.one(SECRET).outputs["arn"]
+    # Valkey with IAM authentication: no AUTH token, no secret.
+    assert out[exports.CACHE_AUTH] == "iam"
+    assert out[exports.CACHE_AUTH_SECRET_ARN] is None
+    assert stack_run.of_type(PASSWORD) == []
+    assert stack_run.of_type(SECRET) == []
     assert out[exports.CACHE_SECURITY_GROUP_ID] == stack_run.one(SG, f"{stack_run.stack}-cache-sg").id
-    assert token not in json.dumps(out, default=str)
     assert not stack_run.secret_outputs
+
+
+def test_without_iam_auth_the_token_is_exported_by_reference_never_by_value() -> None:
+    run = cached_run("dev", cacheEngine="redis", cacheEngineVersion="6.2")
+    out = run.outputs
+    token = run.one(PASSWORD).outputs["result"]
+    assert out[exports.CACHE_AUTH] == "token"
+    assert out[exports.CACHE_AUTH_SECRET_ARN] == run.one(SECRET).outputs["arn"]
+    assert token not in json.dumps(out, default=str)
+    assert not run.secret_outputs
 
 
 def test_cluster_mode_and_memcached_through_config() -> None:
@@ -123,4 +135,5 @@ def test_cluster_mode_and_memcached_through_config() -> None:
     assert memcached.of_type(RG) == []
     assert memcached.one(MEMCACHED).inputs["azMode"] == "cross-az"
     assert memcached.outputs[exports.CACHE_AUTH_SECRET_ARN] is None
+    assert memcached.outputs[exports.CACHE_AUTH] == "none"
     assert memcached.outputs[exports.CACHE_PORT] == 11211

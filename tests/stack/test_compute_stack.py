@@ -6,6 +6,8 @@ import json
 from collections import Counter
 from typing import Any
 
+from platform_contracts.fargate_service import is_secret_name
+
 from components.load_balancer import TLS13_POLICIES
 from mockcloud.monitor import CapturedResource
 from mockcloud.runner import StackRun
@@ -146,16 +148,19 @@ def test_container_definitions_are_valid_register_task_definition_requests(stack
 
 
 def test_secrets_come_from_secrets_manager_never_plain_environment(stack_run: StackRun) -> None:
+    """The master password goes to the migrations only (the API tasks); the app logs in with IAM."""
     db_secret = stack_run.outputs[exports.DATABASE_SECRET_ARN]
-    cache_secret = stack_run.outputs[exports.CACHE_AUTH_SECRET_ARN]
     for td in stack_run.of_type(TASK_DEFINITION):
         container = _container(stack_run, td)
         secrets = {s["name"]: s["valueFrom"] for s in container["secrets"]}
-        assert secrets["DATABASE_PASSWORD"] == f"{db_secret}:password::"
-        if cache_secret:
-            assert secrets["REDIS_AUTH_TOKEN"] == cache_secret
-        for variable in container["environment"]:
-            assert not any(word in variable["name"] for word in ("PASSWORD", "TOKEN", "SECRET"))
+        environment = {e["name"]: e["value"] for e in container["environment"]}
+        if environment["RUN_MIGRATIONS"] == "true":
+            assert secrets == {"DATABASE_PASSWORD": f"{db_secret}:password::"}
+        else:
+            assert secrets == {}, f"{td.name}: the ops tasks need no password with IAM authentication"
+        assert (environment["DATABASE_AUTH"], environment["REDIS_AUTH"]) == ("iam", "iam")
+        for name in environment:
+            assert not is_secret_name(name), name
 
 
 def test_task_roles_have_no_wildcard_actions(stack_run: StackRun) -> None:
@@ -171,13 +176,12 @@ def test_task_roles_have_no_wildcard_actions(stack_run: StackRun) -> None:
 
 
 def test_execution_roles_read_exactly_the_injected_secrets(stack_run: StackRun) -> None:
-    expected = sorted(a for a in (stack_run.outputs[exports.DATABASE_SECRET_ARN],
-                                  stack_run.outputs[exports.CACHE_AUTH_SECRET_ARN]) if a)  # fmt: skip
-    reads = [s for p in stack_run.of_type("aws:iam/rolePolicy:RolePolicy") for s in statements(p.inputs["policy"])
-             if s.get("Action") == "secretsmanager:GetSecretValue"]  # fmt: skip
-    assert len(reads) == 2  # one per service
-    for statement in reads:
-        assert statement["Resource"] == expected
+    policies = stack_run.of_type("aws:iam/rolePolicy:RolePolicy")
+    reads = {p.name: s for p in policies for s in statements(p.inputs["policy"])
+             if s.get("Action") == "secretsmanager:GetSecretValue"}  # fmt: skip
+    # Only the API's execution role (the migrations' password): no secret is read anywhere else.
+    assert list(reads) == [f"{stack_run.stack}-api-exec-secrets"]
+    assert reads[f"{stack_run.stack}-api-exec-secrets"]["Resource"] == [stack_run.outputs[exports.DATABASE_SECRET_ARN]]
 
 
 def test_security_group_graph_is_alb_to_tasks_to_data_stores(stack_run: StackRun) -> None:

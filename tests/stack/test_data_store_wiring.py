@@ -9,8 +9,10 @@ from typing import Any
 
 import pulumi
 from google.protobuf import struct_pb2
+from platform_contracts.fargate_service import is_secret_name
 from pulumi.runtime import rpc
 
+from components.aws_context import AwsContext
 from components.cache import Cache, CacheArgs, CacheSpec
 from components.database import Database, DatabaseArgs, DatabaseSpec
 from components.memcached import MemcachedArgs, MemcachedCluster, MemcachedSpec
@@ -18,7 +20,7 @@ from mockcloud.runner import StackRun
 from stack import exports
 from stack.program import CacheStore, data_store_connection
 from stack.settings import CACHE, DATABASE, MEMCACHED
-from tests.support import ComponentRunner, config_defaults
+from tests.support import ComponentRunner, cached_run, config_defaults
 
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
@@ -47,7 +49,13 @@ def _secret_values(run: StackRun) -> list[str]:
     return [r.outputs["result"] for r in run.of_type("random:index/randomPassword:RandomPassword")]
 
 
-def test_no_secret_value_in_plain_text_anywhere(stack_run: StackRun) -> None:
+def test_no_long_lived_secret_is_generated_with_iam_authentication(stack_run: StackRun) -> None:
+    assert _secret_values(stack_run) == []
+    assert stack_run.of_type("aws:secretsmanager/secretVersion:SecretVersion") == []
+
+
+def test_no_secret_value_in_plain_text_anywhere() -> None:
+    stack_run = cached_run("prod", cacheEngine="redis", cacheEngineVersion="6.2")  # no IAM auth: a token
     secrets = _secret_values(stack_run)
     assert secrets, "the cache AUTH token should be generated in this stack"
     for resource in stack_run.resources:
@@ -72,7 +80,7 @@ def test_task_environments_hold_no_secret_and_secrets_come_from_secrets_manager(
     for task, container in _containers(stack_run):
         environment = {e["name"]: e["value"] for e in container.get("environment") or []}
         assert not set(SECRET_NAMES) & set(environment), f"{task}: a secret in the plain environment"
-        assert not any(word in name for name in environment for word in ("PASSWORD", "TOKEN", "SECRET")), (
+        assert not [name for name in environment if is_secret_name(name)], (
             f"{task}: secret-looking variable in the plain environment"
         )
         for secret in container.get("secrets") or []:
@@ -109,9 +117,17 @@ def test_only_client_security_groups_reach_the_data_stores(stack_run: StackRun) 
 
 # -- the connection handed to the services ----------------------------------------------------------
 CMK = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+CONTEXT = AwsContext(account_id="123456789012", region="eu-west-1")
 
 
-def _connection(run_component: ComponentRunner, *, engine: str = "valkey", kms: str | None = None) -> StackRun:
+def _connection(
+    run_component: ComponentRunner,
+    *,
+    engine: str = "valkey",
+    version: str | None = None,
+    kms: str | None = None,
+    db_iam: bool = True,
+) -> StackRun:
     derived: dict[str, Any] = {"identifier": "t", "protect": False, "apply_immediately": False}
 
     def program() -> None:
@@ -126,24 +142,13 @@ def _connection(run_component: ComponentRunner, *, engine: str = "valkey", kms: 
             spec = MemcachedSpec(**{**config_defaults(MEMCACHED, MemcachedSpec), **derived, "engine_version": "1.6.22"})
             cache = MemcachedCluster("cache", MemcachedArgs(**placement, spec=spec))
         else:
-            cache = Cache(
-                "cache",
-                CacheArgs(
-                    **placement,
-                    spec=CacheSpec(
-                        **{
-                            **config_defaults(CACHE, CacheSpec),
-                            **derived,
-                            "engine": engine,
-                            "kms_key_arn": kms,
-                            "final_snapshot": False,
-                        }
-                    ),
-                ),
-            )
+            values = {**config_defaults(CACHE, CacheSpec), **derived, "engine": engine, "kms_key_arn": kms}
+            values |= {"final_snapshot": False, **({"engine_version": version} if version else {})}
+            cache = Cache("cache", CacheArgs(context=CONTEXT, **placement, spec=CacheSpec(**values)))
         database = Database(
             "db",
             DatabaseArgs(
+                context=CONTEXT,
                 vpc_id="vpc-1",
                 subnet_ids=subnets,
                 spec=DatabaseSpec(
@@ -152,42 +157,88 @@ def _connection(run_component: ComponentRunner, *, engine: str = "valkey", kms: 
                         "identifier": "t",
                         "apply_immediately": False,
                         "kms_key_arn": kms,
+                        "iam_auth": db_iam,
                     }
                 ),
             ),
         )
-        connection = data_store_connection(cache, database)
+        connection = data_store_connection(cache, database, "eu-west-1")
         pulumi.export("environment", connection.environment)
-        pulumi.export("secrets", {name: ref.value_from for name, ref in connection.secrets.items()})
+        for runs in (True, False):
+            pulumi.export(
+                f"secrets_{runs}",
+                {name: ref.value_from for name, ref in connection.secrets_for(runs_migrations=runs).items()},
+            )
         pulumi.export("keys", connection.secret_kms_key_arns)
+        pulumi.export("task_policies", connection.task_policies)
+        pulumi.export("reads_secrets", connection.reads_secrets_at_runtime)
         pulumi.export("dependencies", [[d.security_group_id, d.port] for d in connection.dependencies])
         if isinstance(cache, Cache):
             pulumi.export("cache", [cache.primary_endpoint, cache.auth_secret_arn, cache.security_group_id])
+            pulumi.export("cache_statements", cache.client_policy_statements)
         else:
             pulumi.export("cache", [cache.configuration_endpoint, None, cache.security_group_id])
         pulumi.export("database", [database.endpoint, database.secret_arn, database.security_group_id])
+        pulumi.export("database_statements", database.client_policy_statements)
 
     return run_component(program)
 
 
-def test_services_get_hosts_in_env_and_credentials_as_secrets(run_component: ComponentRunner) -> None:
+def test_with_iam_the_app_gets_who_to_be_and_only_the_migrations_get_a_password(
+    run_component: ComponentRunner,
+) -> None:
+    """The env contract the app implements (app/README.md): DATABASE_AUTH, DATABASE_APP_USER, REDIS_AUTH,
+    REDIS_USER, REDIS_CACHE_NAME, AWS_REGION; the master password only where migrations run."""
     out = _connection(run_component).outputs
     cache_host, cache_secret, cache_sg = out["cache"]
     db_host, db_secret, db_sg = out["database"]
+    assert cache_secret is None
     assert out["environment"] == {
+        "AWS_REGION": "eu-west-1",
         "DATABASE_HOST": db_host,
         "DATABASE_PORT": "5432",
         "DATABASE_NAME": "catalog",
         "DATABASE_USER": "catalog_admin",
         "DATABASE_SSL": "true",
+        "DATABASE_AUTH": "iam",
+        "DATABASE_APP_USER": "catalog_app",
         "REDIS_HOST": cache_host,
         "REDIS_PORT": "6379",
         "REDIS_TLS": "true",
         "REDIS_CLUSTER_MODE": "false",
+        "REDIS_AUTH": "iam",
+        "REDIS_USER": "t-app",
+        "REDIS_CACHE_NAME": "t",
     }
-    assert out["secrets"] == {"REDIS_AUTH_TOKEN": cache_secret, "DATABASE_PASSWORD": f"{db_secret}:password::"}
+    assert out["secrets_True"] == {"DATABASE_PASSWORD": f"{db_secret}:password::"}
+    assert out["secrets_False"] == {}
+    assert out["task_policies"] == {"database": out["database_statements"], "cache": out["cache_statements"]}
+    assert [s["Action"] for p in out["task_policies"].values() for s in p] == ["rds-db:connect", "elasticache:Connect"]
+    assert out["reads_secrets"] is False
     assert out["keys"] == []
     assert out["dependencies"] == [[db_sg, 5432], [cache_sg, 6379]]
+
+
+def test_password_authentication_stays_as_the_fallback(run_component: ComponentRunner) -> None:
+    out = _connection(run_component, db_iam=False).outputs
+    assert out["environment"]["DATABASE_AUTH"] == "password"
+    assert "DATABASE_APP_USER" not in out["environment"]
+    db_secret = out["database"][1]
+    assert out["secrets_True"] == out["secrets_False"] == {"DATABASE_PASSWORD": f"{db_secret}:password::"}
+    assert "database" not in out["task_policies"]
+
+
+def test_without_iam_auth_the_app_reads_the_rotated_token_itself(run_component: ComponentRunner) -> None:
+    out = _connection(run_component, engine="redis", version="6.2").outputs
+    _, cache_secret, _ = out["cache"]
+    environment = out["environment"]
+    assert (environment["REDIS_AUTH"], environment["REDIS_AUTH_SECRET_ARN"]) == ("token", cache_secret)
+    assert not {"REDIS_USER", "REDIS_CACHE_NAME"} & set(environment)
+    # Not an ECS secret: the value at start would go stale at the first rotation.
+    assert "REDIS_AUTH_TOKEN" not in out["secrets_True"] | out["secrets_False"]
+    assert out["task_policies"]["cache"] == out["cache_statements"]
+    assert out["cache_statements"][0]["Resource"] == cache_secret
+    assert out["reads_secrets"] is True
 
 
 def test_customer_managed_keys_are_passed_for_decrypt(run_component: ComponentRunner) -> None:
@@ -198,12 +249,12 @@ def test_memcached_is_offered_through_its_configuration_endpoint_without_auth(ru
     out = _connection(run_component, engine="memcached").outputs
     host, _, cache_sg = out["cache"]
     assert not any(name.startswith("REDIS_") for name in out["environment"])
-    assert {k: v for k, v in out["environment"].items() if not k.startswith("DATABASE_")} == {
+    assert {k: v for k, v in out["environment"].items() if not k.startswith(("DATABASE_", "AWS_"))} == {
         "CACHE_BACKEND": "memcached",
         "MEMCACHED_HOST": host,
         "MEMCACHED_PORT": "11211",
         "MEMCACHED_TLS": "true",
         "MEMCACHED_AUTODISCOVERY": "true",
     }
-    assert set(out["secrets"]) == {"DATABASE_PASSWORD"}  # Memcached has no AUTH on ElastiCache
+    assert set(out["task_policies"]) == {"database"}  # Memcached has no AUTH on ElastiCache
     assert out["dependencies"][1] == [cache_sg, 11211]

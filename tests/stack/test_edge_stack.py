@@ -167,9 +167,11 @@ def test_waf_logs_go_to_an_encrypted_aws_waf_logs_group_with_credentials_redacte
     redacted = [f["SingleHeader"]["Name"] for f in request["LoggingConfiguration"]["RedactedFields"]]
     assert redacted == list(REDACTED_HEADERS)
     assert group.inputs["retentionInDays"] == {"dev": 14, "prod": 365}[stack_run.stack]
-    # The cluster's customer-managed key, as for the services' log groups.
-    cluster_key = next(k for k in stack_run.of_type(KEY) if k.name.endswith("-ecs-exec-key"))
-    assert group.inputs["kmsKeyId"] == cluster_key.outputs["arn"]
+    # The stack's logs key where customerManagedKeys is on (prod), else the cluster's, as for the
+    # services' log groups.
+    key_name = "-keys-logs" if stack_run.stack == "prod" else "-ecs-exec-key"
+    key = next(k for k in stack_run.of_type(KEY) if k.name.endswith(key_name))
+    assert group.inputs["kmsKeyId"] == key.outputs["arn"]
 
 
 # -- alarms and rollback -------------------------------------------------------------------------------

@@ -12,10 +12,12 @@ from tools.containers.task import container_run, health_check_exec, rendered_tas
 LOCAL = {
     "DATABASE_HOST": "127.0.0.1",
     "DATABASE_SSL": "false",
+    # The task logs in with IAM tokens; locally the password paths stand in (trust auth, no Redis AUTH).
+    "DATABASE_AUTH": "password",
     "DATABASE_PASSWORD": "",
     "REDIS_HOST": "127.0.0.1",
     "REDIS_TLS": "false",
-    "REDIS_AUTH_TOKEN": "",
+    "REDIS_AUTH": "token",
 }
 
 
@@ -68,8 +70,8 @@ def test_settings_that_cannot_be_the_same_here_are_listed(task: dict[str, Any]) 
 
 
 def test_secrets_need_local_values_and_unknown_names_are_refused(task: dict[str, Any]) -> None:
-    without_secret = {k: v for k, v in LOCAL.items() if k != "REDIS_AUTH_TOKEN"}
-    with pytest.raises(ValueError, match="REDIS_AUTH_TOKEN"):
+    without_secret = {k: v for k, v in LOCAL.items() if k != "DATABASE_PASSWORD"}
+    with pytest.raises(ValueError, match="DATABASE_PASSWORD"):
         container_run(task, image="img", name="t", values=without_secret)
     with pytest.raises(ValueError, match="NOT_IN_TASK"):
         container_run(task, image="img", name="t", values={**LOCAL, "NOT_IN_TASK": "x"})

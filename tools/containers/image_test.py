@@ -101,11 +101,14 @@ def local_values(database: str) -> dict[str, str]:
         "DATABASE_NAME": database,
         "DATABASE_USER": local.POSTGRES_USER,
         "DATABASE_SSL": "false",  # RDS requires TLS; the local server has none
-        "DATABASE_PASSWORD": "",  # trust auth locally; APP_ENV=dev accepts an empty one
+        # The task logs in with IAM tokens (DATABASE_AUTH/REDIS_AUTH=iam); locally the password paths
+        # stand in: trust auth (APP_ENV=dev accepts an empty password) and a Redis without AUTH.
+        "DATABASE_AUTH": "password",
+        "DATABASE_PASSWORD": "",
         "REDIS_HOST": local.REDIS_HOST,
         "REDIS_PORT": str(local.REDIS_PORT),
         "REDIS_TLS": "false",
-        "REDIS_AUTH_TOKEN": "",
+        "REDIS_AUTH": "token",
     }
 
 

@@ -96,3 +96,16 @@ def _subnet_group(cloud: Cloud, name: str, inputs: dict[str, Any]) -> tuple[str,
         "arn": cloud.arn("elasticache", f"subnetgroup:{group}"),
         "vpcId": f"vpc-{hexid(name + 'vpc')}",
     }
+
+
+@outputs("aws:elasticache/user:User")
+def _user(cloud: Cloud, name: str, inputs: dict[str, Any]) -> tuple[str, Outputs]:
+    # ElastiCache stores user and user group IDs in lowercase.
+    user_id = str(inputs.get("userId")).lower()
+    return user_id, {"arn": cloud.arn("elasticache", f"user:{user_id}"), "userId": user_id}
+
+
+@outputs("aws:elasticache/userGroup:UserGroup")
+def _user_group(cloud: Cloud, name: str, inputs: dict[str, Any]) -> tuple[str, Outputs]:
+    group_id = str(inputs.get("userGroupId")).lower()
+    return group_id, {"arn": cloud.arn("elasticache", f"usergroup:{group_id}"), "userGroupId": group_id}

@@ -20,3 +20,9 @@ def _secret(cloud: Cloud, name: str, inputs: dict[str, Any]) -> tuple[str, Outpu
 def _secret_version(cloud: Cloud, name: str, inputs: dict[str, Any]) -> tuple[str, Outputs]:
     version = hexid(name, 32)
     return f"{inputs.get('secretId')}|{version}", {"versionId": version, "arn": inputs.get("secretId")}
+
+
+@outputs("aws:secretsmanager/secretRotation:SecretRotation")
+def _secret_rotation(cloud: Cloud, name: str, inputs: dict[str, Any]) -> tuple[str, Outputs]:
+    # The provider's ID is the secret's ARN; rotation is enabled once a function is set.
+    return str(inputs.get("secretId")), {"rotationEnabled": True}
