@@ -132,6 +132,14 @@ class Settings(BaseSettings):
     """How long a fill lease lives; bounds how long other tasks wait on a reader that died."""
     cache_lease_wait_seconds: float = Field(default=1.0, ge=0, le=60)
     """How long a task waits for another task's fill before reading the database itself."""
+    cache_near_enabled: bool = True
+    """The in-process near cache (L1) in front of Redis/Valkey, kept coherent by client tracking; used with
+    CACHE_BACKEND=redis outside cluster mode (ignored otherwise)."""
+    cache_near_max_entries: int = Field(default=10_000, ge=1, le=10_000_000)
+    cache_near_max_bytes: int = Field(default=32 * 1024 * 1024, ge=64 * 1024, le=4 * 1024**3)
+    """Bytes of keys and payloads (plus a fixed overhead per entry) the near cache may hold."""
+    cache_near_heartbeat_seconds: float = Field(default=0.5, gt=0, le=30)
+    """PING interval of the invalidation connection; silent for twice this, the near cache is flushed and bypassed."""
 
     run_migrations: bool = False
     """Apply pending migrations at startup, under a PostgreSQL advisory lock."""
