@@ -19,6 +19,7 @@ from catalog.access import RequestContextMiddleware
 from catalog.cache import RedisClient
 from catalog.credentials import Credentials
 from catalog.errors import ServiceError
+from catalog.fastpath import CachedProductRead, service_error_response
 from catalog.metrics import HttpMetricsMiddleware, Metrics
 from catalog.repository import CatalogRepository
 from catalog.resources import RepositoryFactory, open_resources
@@ -31,9 +32,7 @@ log = logging.getLogger(__name__)
 
 async def _service_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
-    if exc.status_code >= 500:
-        log.warning("request failed", extra={"path": request.url.path, "error": exc.code, "detail": exc.detail})
-    return JSONResponse({"error": exc.code, "detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+    return service_error_response(exc, request.url.path)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -114,6 +113,9 @@ def create_app(
     # streamed body is cut off with a 413 at the limit (FastAPI re-raises it to our JSON handler).
     # Installed here rather than through FastAPI(max_body_size=...) so the early 413 passes through
     # RequestContextMiddleware, which gives it the JSON error shape.
+    if settings.service_role in ("all", "api"):
+        # Innermost of ours: a cached product read skips FastAPI's routing and dependency injection.
+        app.add_middleware(CachedProductRead)
     app.add_middleware(RequestBodyLimitMiddleware, max_body_size=settings.max_request_body_bytes)
     app.add_middleware(HttpMetricsMiddleware, metrics=metrics)
     app.add_middleware(
