@@ -23,6 +23,7 @@ import redis.asyncio as aioredis
 from cashews import Cache
 from catalog.cache import STRATEGIES, build_cache
 from catalog.cache.backends.redis_backend import RedisBackend
+from catalog.cache.near import NearCacheLayer
 from catalog.errors import ServiceError
 from catalog.metrics import Metrics
 from catalog.resources import Resources, open_resources
@@ -133,6 +134,10 @@ async def run(*, database: str, redis_port: int, rounds: int) -> dict[str, Any]:
                 flush=True,
             )
         await cashews.close()
+        for service in many_tasks:
+            # Their near caches' invalidation connections (the Redis client itself is shared).
+            if isinstance(service.cache, NearCacheLayer):
+                await service.cache.listener.close()
     finally:
         await resources.close()
     return {

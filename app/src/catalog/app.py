@@ -113,10 +113,11 @@ def create_app(
     # streamed body is cut off with a 413 at the limit (FastAPI re-raises it to our JSON handler).
     # Installed here rather than through FastAPI(max_body_size=...) so the early 413 passes through
     # RequestContextMiddleware, which gives it the JSON error shape.
-    if settings.service_role in ("all", "api"):
-        # Innermost of ours: a cached product read skips FastAPI's routing and dependency injection.
-        app.add_middleware(CachedProductRead)
     app.add_middleware(RequestBodyLimitMiddleware, max_body_size=settings.max_request_body_bytes)
+    if settings.service_role in ("all", "api"):
+        # Inside the access log and metrics: a cached product read skips FastAPI's routing and
+        # dependency injection (and the body limit: it passes on any request that carries a body).
+        app.add_middleware(CachedProductRead)
     app.add_middleware(HttpMetricsMiddleware, metrics=metrics)
     app.add_middleware(
         RequestContextMiddleware, access_log=settings.access_log, max_body_bytes=settings.max_request_body_bytes

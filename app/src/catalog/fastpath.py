@@ -54,6 +54,11 @@ def _product_id(path: str) -> int | None:
     return product_id if 1 <= product_id <= MAX_BIGINT else None
 
 
+def _has_body(scope: Scope) -> bool:
+    # A GET with a body is legal but odd; FastAPI's path (with the body limit's 413) answers it.
+    return any(name in (b"content-length", b"transfer-encoding") for name, _ in scope["headers"])
+
+
 class CachedProductRead:
     """Pure ASGI middleware answering valid `GET /api/products/{id}` from the service's cached JSON bytes."""
 
@@ -65,7 +70,7 @@ class CachedProductRead:
             await self.app(scope, receive, send)
             return
         product_id = _product_id(scope["path"])
-        if product_id is None:
+        if product_id is None or _has_body(scope):
             await self.app(scope, receive, send)
             return
         scope["route"] = _ROUTE

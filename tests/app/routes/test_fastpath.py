@@ -49,4 +49,8 @@ async def test_what_it_does_not_take_reaches_fastapi(svc: AppUnderTest) -> None:
         assert response.status_code == 422, path
         assert "detail" in response.json()
     assert (await svc.client.post("/api/products/1")).status_code == 405
+    # A GET with an oversized body still meets the body limit (FastAPI's path), in the JSON error shape.
+    too_large = await svc.client.request("GET", "/api/products/1", content=b"x" * (1024 * 1024))
+    assert too_large.status_code == 413
+    assert too_large.json()["error"] == "content_too_large"
     assert (await svc.client.get("/api/products/1/")).status_code in (307, 404)
