@@ -96,6 +96,7 @@ def _steady(a: Client, b: Client, writes: int, base_price: int) -> dict[str, Any
         "writes": writes,
         **_percentiles(gaps),
         "stale_reads_in_writer": stale_a,
+        "stale_reads_in_other": stale_b,
         "never_fresh": gaps.count(float("inf")),
     }
 
