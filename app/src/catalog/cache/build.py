@@ -58,7 +58,8 @@ async def build_cache(
         breaker=CircuitBreaker(settings.redis_breaker_threshold),
         breaker_reset_seconds=settings.redis_breaker_reset_seconds,
         probe_timeout_seconds=max(1.0, 4 * settings.redis_timeout_seconds),
-        max_in_flight=settings.redis_pool_size if in_cluster else None,
+        # Redis: the pools raise when exhausted (redis_client.py), so in-flight commands wait here.
+        max_in_flight=settings.redis_pool_size if settings.cache_backend == "redis" else None,
     )
     if settings.cache_near_enabled and isinstance(backend, RedisBackend) and not in_cluster:
         assert isinstance(backend.client, Redis)
