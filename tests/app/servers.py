@@ -197,6 +197,11 @@ class PostgresServer:
         )
         return self
 
+    def require_password(self, role: str) -> None:
+        """Make `role` log in over TCP with its SCRAM password (everyone else stays on trust); before `start`."""
+        hba = self.data / "pg_hba.conf"
+        hba.write_text(f"host all {role} 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
+
     def start(self) -> None:
         """Start and wait until it accepts connections."""
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
