@@ -2,8 +2,8 @@
 
 redis-py asks its credential provider on every new connection, which covers the first AUTH. Two
 things it does not do, and the connection classes here add:
-- a refused secret (WRONGPASS after a rotation) is fetched again and AUTH retried on the same
-  socket, once, so a rotation needs neither a restart nor a failed command;
+- a refused secret (WRONGPASS after a rotation) is fetched again and the handshake retried once on
+  a new socket, so a rotation needs neither a restart nor a failed command;
 - with IAM, a connection that stays open AUTHs again with the renewed token on its next command,
   because ElastiCache closes IAM-authenticated connections 12 hours after their last AUTH.
 """
@@ -16,7 +16,7 @@ from typing import Any
 from redis.asyncio import RedisCluster
 from redis.asyncio.connection import AbstractConnection, Connection, SSLConnection
 from redis.credentials import CredentialProvider
-from redis.exceptions import AuthenticationError
+from redis.exceptions import AuthenticationError, ConnectionError
 
 from catalog.aws_auth import RenewingValue
 
@@ -66,7 +66,14 @@ class _RenewingAuth(AbstractConnection):
             if not await provider.secret.rejected(self._auth_generation):
                 raise
             self._auth_generation = provider.secret.generation
-            await super().on_connect_check_health(check_health)  # the same socket: AUTH again
+            # A new socket: redis-py drops the connection on an error during the handshake, and
+            # Redis may close it after a refused HELLO. The caller's retry budget stays untouched.
+            await self.disconnect()
+            try:
+                await self._connect()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
+            except (TimeoutError, OSError) as exc:
+                raise ConnectionError(self._error_message(exc)) from exc
+            await super().on_connect_check_health(check_health)
 
     def _reauth_due(self, provider: RenewingCredentialProvider) -> bool:
         return provider.reauthenticate and (
