@@ -24,6 +24,7 @@ import pytest
 import redis
 from catalog.aws_auth import IAM_TOKEN_LIFETIME_SECONDS, IAM_TOKEN_RENEW_BEFORE_SECONDS, AwsAuth
 from catalog.credentials import StoreCredentials, credentials_from_settings
+from catalog.migrate import app_login_ready, migrate
 
 from tests.app.conftest import SettingsFactory
 from tests.app.helpers import PG_HOST, admin_sql, create_seeded_database, new_product, running_app
@@ -146,6 +147,41 @@ async def test_app_logs_in_with_a_generated_token_and_renews_it_without_failing_
         assert all(started > changed_at for started in backends), "every connection was opened with the new token"
         with pytest.raises(asyncpg.InvalidPasswordError):
             await asyncpg.connect(host=PG_HOST, port=port, user=APP_ROLE, password=first, database="catalog")
+
+
+async def test_app_login_migration_grants_rows_not_schema_and_is_applied_again_for_a_new_login(
+    private_pg: PostgresServer,
+) -> None:
+    port = private_pg.port
+    await admin_sql('CREATE DATABASE "logins"', port)
+    owner = await asyncpg.connect(host=PG_HOST, port=port, user="postgres", database="logins")
+    try:
+        assert await migrate(owner) != []  # no parameter: 0002 applied, no login created
+        assert not await app_login_ready(owner, "catalog_rw")
+        assert await migrate(owner, app_user="catalog_rw") == []  # nothing pending, yet the login is made
+        assert await app_login_ready(owner, "catalog_rw")
+        role = await owner.fetchrow(
+            "SELECT r.rolcanlogin, r.rolsuper, r.rolcreaterole, g.rolcanlogin AS iam_can_login FROM pg_roles r,"
+            " pg_roles g WHERE r.rolname = 'catalog_rw' AND g.rolname = 'rds_iam'"
+        )
+        assert role is not None
+        assert (role["rolcanlogin"], role["rolsuper"], role["rolcreaterole"]) == (True, False, False)
+        assert role["iam_can_login"] is False  # the local stand-in for RDS's rds_iam
+        # A later migration's table (as 0003 will be) is granted by the default privileges.
+        await owner.execute("CREATE TABLE later_table (id bigint GENERATED ALWAYS AS IDENTITY, note text)")
+    finally:
+        await owner.close()
+    app = await asyncpg.connect(host=PG_HOST, port=port, user="catalog_rw", database="logins")
+    try:
+        await app.execute("INSERT INTO categories (slug, name) VALUES ('rw', 'Read-write')")
+        await app.execute("INSERT INTO later_table (note) VALUES ('granted')")
+        assert await app.fetchval("SELECT count(*) FROM schema_migrations") >= 2
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await app.execute("CREATE TABLE not_mine (id int)")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await app.execute("DELETE FROM schema_migrations")
+    finally:
+        await app.close()
 
 
 # ------------------------------------------------------------------------------------------- Redis
