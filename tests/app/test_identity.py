@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import ssl
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -61,14 +63,16 @@ def clocks(monkeypatch: pytest.MonkeyPatch) -> Clocks:
 
 
 @pytest.fixture(scope="module")
-def private_pg() -> Iterator[PostgresServer]:
-    """A private cluster where APP_ROLE must send its password (SCRAM), seeded and migrated without it."""
+def private_pg() -> Iterator[tuple[PostgresServer, Path]]:
+    """A private cluster where APP_ROLE must send its password (SCRAM) over TLS, as RDS takes IAM tokens,
+    seeded and migrated without that role; with the CA file of its certificate."""
     server = PostgresServer().init()
-    server.require_password(APP_ROLE)
+    ca = server.enable_tls()
+    server.require_password(APP_ROLE, tls_only=True)
     server.start()
     try:
         asyncio.run(create_seeded_database("catalog", products=20, port=server.port))
-        yield server
+        yield server, ca
     finally:
         server.close()
 
@@ -83,12 +87,15 @@ async def _backends(port: int) -> list[dt.datetime]:
 
 
 async def test_app_logs_in_with_a_generated_token_and_renews_it_without_failing_requests(
-    private_pg: PostgresServer, make_settings: SettingsFactory, clocks: Clocks
+    private_pg: tuple[PostgresServer, Path], make_settings: SettingsFactory, clocks: Clocks
 ) -> None:
-    port = private_pg.port
+    server, ca = private_pg
+    port = server.port
     settings = make_settings(
         DATABASE_PORT=str(port),
         DATABASE_NAME="catalog",
+        DATABASE_SSL="true",
+        DATABASE_SSL_ROOT_CERT=str(ca),  # verify-full: certificate and host name
         DATABASE_AUTH="iam",
         DATABASE_APP_USER=APP_ROLE,
         AWS_REGION=REGION,
@@ -111,8 +118,13 @@ async def test_app_logs_in_with_a_generated_token_and_renews_it_without_failing_
         assert (await app.client.get(f"/api/products/{created['id']}")).status_code == 200
         assert credentials.database_token is not None
         assert credentials.database_token.generation == 1
+        tls = ssl.create_default_context(cafile=str(ca))
         with pytest.raises(asyncpg.InvalidPasswordError):  # the role really needs the token
-            await asyncpg.connect(host=PG_HOST, port=port, user=APP_ROLE, password="not-the-token", database="catalog")
+            await asyncpg.connect(
+                host=PG_HOST, port=port, user=APP_ROLE, password="not-the-token", database="catalog", ssl=tls
+            )
+        with pytest.raises(asyncpg.InvalidAuthorizationSpecificationError, match="no encryption"):
+            await asyncpg.connect(host=PG_HOST, port=port, user=APP_ROLE, password=first, database="catalog", ssl=False)
 
         statuses: list[int] = []
         stop = asyncio.Event()
@@ -146,13 +158,13 @@ async def test_app_logs_in_with_a_generated_token_and_renews_it_without_failing_
         assert backends, "the app holds connections"
         assert all(started > changed_at for started in backends), "every connection was opened with the new token"
         with pytest.raises(asyncpg.InvalidPasswordError):
-            await asyncpg.connect(host=PG_HOST, port=port, user=APP_ROLE, password=first, database="catalog")
+            await asyncpg.connect(host=PG_HOST, port=port, user=APP_ROLE, password=first, database="catalog", ssl=tls)
 
 
 async def test_app_login_migration_grants_rows_not_schema_and_is_applied_again_for_a_new_login(
-    private_pg: PostgresServer,
+    private_pg: tuple[PostgresServer, Path],
 ) -> None:
-    port = private_pg.port
+    port = private_pg[0].port
     await admin_sql('CREATE DATABASE "logins"', port)
     owner = await asyncpg.connect(host=PG_HOST, port=port, user="postgres", database="logins")
     try:
