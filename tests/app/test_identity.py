@@ -21,6 +21,7 @@ from typing import Any
 
 import asyncpg
 import botocore.auth
+import botocore.config
 import botocore.session
 import pytest
 import redis
@@ -363,3 +364,40 @@ async def test_rotated_auth_token_is_read_again_when_refused(
             _, refused = _auth_stats(admin)
             assert refused >= 1, "the old token was refused before the new one was read"
     admin.close()
+
+
+# ------------------------------------------------------------------------------ AWS unreachable
+
+
+def _session_without_credentials() -> botocore.session.Session:
+    session = botocore.session.Session()
+    session.get_credentials = lambda: None  # type: ignore[method-assign]  # the task role is unreachable
+    return session
+
+
+async def test_no_rds_token_is_a_503_not_a_500(make_settings: SettingsFactory) -> None:
+    settings = make_settings(DATABASE_AUTH="iam", DATABASE_APP_USER=APP_ROLE, AWS_REGION=REGION)
+    credentials = credentials_from_settings(settings, aws=AwsAuth(REGION, _session_without_credentials()))
+    async with running_app(settings, credentials=credentials) as app:
+        ready = await app.client.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["database"] == "down"
+        assert (await app.client.get("/api/products/1")).status_code == 503
+
+
+async def test_an_unreadable_auth_secret_fails_the_cache_open(make_settings: SettingsFactory) -> None:
+    arn = f"arn:aws:secretsmanager:{REGION}:123456789012:secret:catalog-cache-auth-AbCdEf"
+    settings = make_settings(REDIS_AUTH="token", REDIS_AUTH_SECRET_ARN=arn, AWS_REGION=REGION)
+    session = static_session()
+    nobody = session.create_client(  # Secrets Manager unreachable: nothing listens there
+        "secretsmanager",
+        region_name=REGION,
+        endpoint_url=f"http://127.0.0.1:{free_port()}",
+        config=botocore.config.Config(retries={"total_max_attempts": 1}, connect_timeout=1),
+    )
+    credentials = credentials_from_settings(settings, aws=AwsAuth(REGION, session, secrets_client=nobody))
+    async with running_app(settings, credentials=credentials) as app:
+        for product_id in (1, 2, 3):  # served from the database; the cache is skipped, not a 500
+            assert (await app.client.get(f"/api/products/{product_id}")).status_code == 200
+        ready = await app.client.get("/readyz")
+        assert (ready.status_code, ready.json()["cache"]) == (200, "degraded")

@@ -9,6 +9,7 @@ from typing import Literal
 
 import asyncpg
 
+from catalog.aws_auth import AwsAuthError
 from catalog.credentials import Credentials, credentials_from_settings
 from catalog.errors import DatabaseUnavailableError
 from catalog.settings import Settings
@@ -25,6 +26,7 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.TooManyConnectionsError,  # 53300
     asyncpg.QueryCanceledError,  # 57014: statement_timeout
     asyncpg.ReadOnlySQLTransactionError,  # 25006: RDS failover in progress, writer became a reader
+    AwsAuthError,  # no IAM token now (the task role's credentials endpoint is unreachable)
 )
 
 

@@ -18,7 +18,7 @@ from redis.asyncio.connection import AbstractConnection, Connection, SSLConnecti
 from redis.credentials import CredentialProvider
 from redis.exceptions import AuthenticationError, ConnectionError
 
-from catalog.aws_auth import RenewingValue
+from catalog.aws_auth import AwsAuthError, RenewingValue
 
 
 class RenewingCredentialProvider(CredentialProvider):
@@ -37,10 +37,25 @@ class RenewingCredentialProvider(CredentialProvider):
         return (self.user, secret) if self.user else (secret,)
 
     def get_credentials(self) -> tuple[str] | tuple[str, str]:
-        return self._pair(self.secret.get_blocking())
+        try:
+            return self._pair(self.secret.get_blocking())
+        except AwsAuthError as exc:
+            raise ConnectionError(str(exc)) from exc
 
     async def get_credentials_async(self) -> tuple[str] | tuple[str, str]:
-        return self._pair(await self.secret.get())
+        # No token or secret now is the cache being unavailable: a redis ConnectionError, which the
+        # cache layer fails open on, instead of an error that would reach the request.
+        try:
+            return self._pair(await self.secret.get())
+        except AwsAuthError as exc:
+            raise ConnectionError(str(exc)) from exc
+
+    async def rejected(self, generation: int) -> bool:
+        """The secret of `generation` was refused: True when another one is now current (see RenewingValue)."""
+        try:
+            return await self.secret.rejected(generation)
+        except AwsAuthError as exc:
+            raise ConnectionError(str(exc)) from exc
 
 
 class _RenewingAuth(AbstractConnection):
@@ -63,7 +78,7 @@ class _RenewingAuth(AbstractConnection):
         try:
             await super().on_connect_check_health(check_health)
         except AuthenticationError:
-            if not await provider.secret.rejected(self._auth_generation):
+            if not await provider.rejected(self._auth_generation):
                 raise
             self._auth_generation = provider.secret.generation
             # A new socket: redis-py drops the connection on an error during the handshake, and
