@@ -96,8 +96,8 @@ class _RenewingAuth(AbstractConnection):
         )
 
     async def send_packed_command(self, command: bytes | str | Iterable[bytes], check_health: bool = True) -> None:
-        # Commands of the handshake and health checks pass check_health=False (or run before the
-        # socket is connected): only a caller's command on an open connection re-authenticates.
+        # Health-check PINGs and AUTH/HELLO pass check_health=False, and during the handshake the
+        # connection already holds the current generation: only a caller's command re-authenticates.
         provider = self._renewing()
         if check_health and provider is not None and self.is_connected and self._reauth_due(provider):
             await self._reauthenticate(provider)
