@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import ast
 import json
-import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +25,7 @@ import yaml
 
 from mockcloud.runner import PROJECT_DIR, close_event_loop, committed_stacks, run_stack
 from offline.diagram import mermaid
+from offline.generated import fill_sections
 from stack.settings import declared_config, project_name
 
 README: Final = PROJECT_DIR / "README.md"
@@ -106,15 +106,7 @@ DOCUMENTS: Final[dict[Path, dict[str, Callable[[], str]]]] = {
 
 
 def render(text: str, sections: dict[str, Callable[[], str]] = SECTIONS, document: str = "README.md") -> str:
-    for name, make in sections.items():
-        pattern = re.compile(
-            rf"(<!-- BEGIN generated:{name} -->\n)(?:.*?\n)?(<!-- END generated:{name} -->)", flags=re.DOTALL
-        )
-        if not pattern.search(text):
-            raise LookupError(f"{document} has no generated:{name} section")
-        content = make() + "\n"
-        text = pattern.sub(lambda m, c=content: m.group(1) + c + m.group(2), text)  # type: ignore[misc]
-    return text
+    return fill_sections(text, sections, document)
 
 
 def main(argv: list[str] | None = None) -> int:
