@@ -1,0 +1,127 @@
+"""The transactional outbox of invalidations: owed cache deletes that survive the task that owes them.
+
+Every product write inserts a row naming the logical keys it changed, in the same database
+transaction as the change (the repository does that). After the commit the writer deletes the keys
+from the cache and then its row. A row therefore exists for every committed write whose
+invalidation has not been confirmed delivered, whatever happened after the commit: the cache
+failing, the task being killed, the request being cancelled.
+
+Rows are delivered again ("drained") by any task:
+
+- on recovery, before the breaker closes: a task that could not use the cache stops trusting it
+  until every row it can see is delivered, its own and other tasks' (`RemoteCache` calls `drain`);
+- periodically, every `CACHE_OUTBOX_DRAIN_SECONDS`, by every task whose breaker is closed, for rows
+  older than `CLAIM_AFTER_SECONDS`: this is what delivers the rows of a writer that died, or whose
+  breaker is still open, to the tasks that kept reading the cache.
+
+A drain claims rows with `SELECT … FOR UPDATE SKIP LOCKED` in batches, deletes their keys from the
+cache, deletes the rows and commits; if the cache fails, the transaction rolls back and the rows stay.
+Delivering a row twice only costs a miss, so nothing needs to be exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from catalog.cache.resilience import CacheUnavailableError
+from catalog.errors import DatabaseUnavailableError
+
+log = logging.getLogger(__name__)
+
+Deliver = Callable[[list[str]], Awaitable[object]]
+"""Deletes logical keys from the cache; raises when it could not (the claimed rows then stay)."""
+
+CLAIM_AFTER_SECONDS = 0.5
+"""The periodic drain leaves younger rows alone: a live writer deletes its own row a few milliseconds
+after its commit, and a survivor that re-delivered it would only turn the next read into a miss."""
+BATCH_SIZE = 200
+"""Rows per drain transaction (a write names about six keys)."""
+
+
+class OutboxStore(Protocol):
+    """Where the rows live (the repository: all SQL is there)."""
+
+    async def deliver_outbox(self, namespace: str, limit: int, min_age_seconds: float, deliver: Deliver) -> int:
+        """Claim up to `limit` rows older than `min_age_seconds`, `deliver` their keys, delete them; return how many."""
+        ...
+
+    async def forget_outbox_row(self, row_id: int) -> bool:
+        """Delete one delivered row unless a drain holds it (that drain deletes it); True if deleted."""
+        ...
+
+    async def outbox_rows(self, namespace: str) -> int:
+        """Rows waiting in `namespace` (ops and tests)."""
+        ...
+
+
+class Outbox:
+    """The outbox of one key namespace, and this task's periodic drain of it."""
+
+    def __init__(
+        self,
+        store: OutboxStore,
+        namespace: str,
+        *,
+        drain_seconds: float,
+        claim_after_seconds: float = CLAIM_AFTER_SECONDS,
+        batch_size: int = BATCH_SIZE,
+    ) -> None:
+        self.store = store
+        self.namespace = namespace
+        self.drain_seconds = drain_seconds
+        self.claim_after_seconds = claim_after_seconds
+        self.batch_size = batch_size
+        self.delivered_rows = 0
+        """Rows this task delivered by draining (not counting its own writes' rows)."""
+        self._task: asyncio.Task[None] | None = None
+
+    async def drain(self, deliver: Deliver, *, min_age_seconds: float = 0.0) -> int:
+        """Deliver every row nobody else is delivering; return how many. Raises what `deliver` raises.
+
+        `DatabaseUnavailableError` propagates too: the caller decides whether the cache may be
+        trusted without the outbox.
+        """
+        total = 0
+        while True:
+            done = await self.store.deliver_outbox(self.namespace, self.batch_size, min_age_seconds, deliver)
+            total += done
+            self.delivered_rows += done
+            if done < self.batch_size:
+                return total
+
+    async def delivered(self, row_id: int) -> None:
+        """The writer delivered its own invalidation: drop its row (a failure only leaves it for a drain)."""
+        try:
+            await self.store.forget_outbox_row(row_id)
+        except DatabaseUnavailableError as exc:
+            log.warning("could not delete a delivered outbox row; a drain will", extra={"error": str(exc)})
+
+    def start(self, deliver: Deliver, usable: Callable[[], bool]) -> None:
+        """Drain now and then every `drain_seconds` while `usable()` (the breaker is closed); idempotent."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._periodic(deliver, usable), name="cache-outbox")
+
+    async def _periodic(self, deliver: Deliver, usable: Callable[[], bool]) -> None:
+        while True:
+            # With the breaker open this task does not read the cache, and its recovery drains
+            # everything before closing it; the guarded `deliver` would be refused anyway.
+            if usable():
+                try:
+                    delivered = await self.drain(deliver, min_age_seconds=self.claim_after_seconds)
+                except (CacheUnavailableError, DatabaseUnavailableError) as exc:
+                    log.debug("outbox drain failed: %r", exc)
+                else:
+                    if delivered:
+                        log.info("delivered outbox invalidations", extra={"rows": delivered})
+            await asyncio.sleep(self.drain_seconds)
+
+    async def close(self) -> None:
+        """Stop the periodic drain (shutdown)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
