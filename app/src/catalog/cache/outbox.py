@@ -101,12 +101,13 @@ class Outbox:
             log.warning("could not delete a delivered outbox row; a drain will", extra={"error": str(exc)})
 
     def start(self, deliver: Deliver, usable: Callable[[], bool]) -> None:
-        """Drain now and then every `drain_seconds` while `usable()` (the breaker is closed); idempotent."""
+        """Drain every `drain_seconds` while `usable()` (the breaker is closed); idempotent."""
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._periodic(deliver, usable), name="cache-outbox")
 
     async def _periodic(self, deliver: Deliver, usable: Callable[[], bool]) -> None:
         while True:
+            await asyncio.sleep(self.drain_seconds)
             # With the breaker open this task does not read the cache, and its recovery drains
             # everything before closing it; the guarded `deliver` would be refused anyway.
             if usable():
@@ -117,7 +118,6 @@ class Outbox:
                 else:
                     if delivered:
                         log.info("delivered outbox invalidations", extra={"rows": delivered})
-            await asyncio.sleep(self.drain_seconds)
 
     async def close(self) -> None:
         """Stop the periodic drain (shutdown)."""

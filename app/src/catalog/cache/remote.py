@@ -208,7 +208,7 @@ class RemoteCache:
             deleted = await self.call("invalidate", lambda: self._delete_logical(batch))
         except CacheUnavailableError:
             self._defer(batch)
-            return 0
+            return None
         self.metrics.cache_invalidations.labels("delivered").inc(len(batch))
         return deleted
 
