@@ -10,9 +10,12 @@ Rows are delivered again ("drained") by any task:
 
 - on recovery, before the breaker closes: a task that could not use the cache stops trusting it
   until every row it can see is delivered, its own and other tasks' (`RemoteCache` calls `drain`);
-- periodically, every `CACHE_OUTBOX_DRAIN_SECONDS`, by every task whose breaker is closed, for rows
-  older than `CLAIM_AFTER_SECONDS`: this is what delivers the rows of a writer that died, or whose
-  breaker is still open, to the tasks that kept reading the cache.
+- periodically, every `CACHE_OUTBOX_DRAIN_SECONDS` (a fixed rate), by every task whose breaker is
+  closed, for rows older than `CLAIM_AFTER_SECONDS`: this is what delivers the rows of a writer that
+  died, or whose breaker is still open, to the tasks that kept reading the cache. Hence the bound:
+  such a task serves an entry a write could not invalidate for at most `CLAIM_AFTER_SECONDS +
+  CACHE_OUTBOX_DRAIN_SECONDS` (plus one round's round trips) after the later of the write's
+  acknowledgement and the cache answering again.
 
 A drain claims rows with `SELECT … FOR UPDATE SKIP LOCKED` in batches, deletes their keys from the
 cache, deletes the rows and commits; if the cache fails, the transaction rolls back and the rows stay.
@@ -35,7 +38,7 @@ log = logging.getLogger(__name__)
 Deliver = Callable[[list[str]], Awaitable[object]]
 """Deletes logical keys from the cache; raises when it could not (the claimed rows then stay)."""
 
-CLAIM_AFTER_SECONDS = 0.5
+CLAIM_AFTER_SECONDS = 0.25
 """The periodic drain leaves younger rows alone: a live writer deletes its own row a few milliseconds
 after its commit, and a survivor that re-delivered it would only turn the next read into a miss."""
 BATCH_SIZE = 200
@@ -106,8 +109,16 @@ class Outbox:
             self._task = asyncio.get_running_loop().create_task(self._periodic(deliver, usable), name="cache-outbox")
 
     async def _periodic(self, deliver: Deliver, usable: Callable[[], bool]) -> None:
+        loop = asyncio.get_running_loop()
+        due = loop.time()
         while True:
-            await asyncio.sleep(self.drain_seconds)
+            # A fixed rate, not a pause after each round: a round stuck on a hung cache (it gives up
+            # after REDIS_TIMEOUT_SECONDS) does not push the next one back, so once the cache answers
+            # the next round starts at most `drain_seconds` later.
+            due += self.drain_seconds
+            now = loop.time()
+            due = max(due, now)  # a round overran the interval: skip the missed slots
+            await asyncio.sleep(due - now)
             # With the breaker open this task does not read the cache, and its recovery drains
             # everything before closing it; the guarded `deliver` would be refused anyway.
             if usable():
