@@ -35,15 +35,15 @@ def test_stale_reads_after_acknowledged_writes_over_http(soak_database: str) -> 
     healthy, paused, killed = results
     allowed = config.bound_seconds + SCHEDULING_ALLOWANCE_SECONDS
     for phase in results:
-        assert phase.writes > 50, phase
+        assert phase.writes > 20, phase
         assert phase.write_errors == 0, phase
-        assert phase.b.post_ack_reads > 100, phase
+        assert phase.b.post_ack_reads > 50, phase
         assert (phase.a.errors, phase.b.errors) == (0, 0), phase  # fail open: every read answered 200
         assert phase.final_stale == 0, phase  # every stale entry ended
         assert phase.outbox_rows_after == 0, phase  # every owed invalidation delivered
 
     assert (healthy.a.stale, healthy.b.stale) == (0, 0)
-    assert healthy.a.post_ack_reads > 100
+    assert healthy.a.post_ack_reads > 50
     assert paused.a.stale == 0  # the writing process never serves stale data
     assert paused.a.post_ack_reads > 20
     assert paused.b.worst_age_s <= allowed, f"worst stale age {paused.b.worst_age_s} s > {allowed} s"

@@ -121,9 +121,10 @@ ORDER BY id LIMIT $2
 FOR UPDATE SKIP LOCKED
 """
 _DELETE_OUTBOX = "DELETE FROM cache_outbox WHERE id = ANY($1::bigint[])"
-# A drain that holds the row is delivering it and will delete it: do not wait for its transaction.
+# A drain that holds a row is delivering it and will delete it: do not wait for its transaction.
 _FORGET_OUTBOX = """
-DELETE FROM cache_outbox WHERE id = (SELECT id FROM cache_outbox WHERE id = $1 FOR UPDATE SKIP LOCKED)
+DELETE FROM cache_outbox
+WHERE id IN (SELECT id FROM cache_outbox WHERE id = ANY($1::bigint[]) FOR UPDATE SKIP LOCKED)
 """
 _COUNT_OUTBOX = "SELECT count(*) FROM cache_outbox WHERE namespace = $1"
 _INSERT_REVIEW = """
@@ -132,8 +133,9 @@ RETURNING id, product_id, rating, body, created_at
 """
 
 
-_BACKGROUND = "outbox_drain"
-"""Statements of the periodic drain: in `queries` and the metrics, not in `query_count` (what requests cost)."""
+_BACKGROUND = "outbox_"
+"""Statements that run off the request path (drains, deleting delivered rows): in `queries` and the
+metrics, not in `query_count`, which counts what requests cost (the write's own INSERT is counted)."""
 
 
 @dataclass(frozen=True)
@@ -427,20 +429,20 @@ class CatalogRepository:
         with unavailable_as_503():
             async with self.pool.acquire(timeout=self.acquire_timeout) as conn, conn.transaction():
                 rows = await self._fetch(
-                    conn, f"{_BACKGROUND}_claim", _CLAIM_OUTBOX, namespace, limit, float(min_age_seconds)
+                    conn, f"{_BACKGROUND}claim", _CLAIM_OUTBOX, namespace, limit, float(min_age_seconds)
                 )
                 if not rows:
                     return 0
                 await deliver(list(dict.fromkeys(key for row in rows for key in row["keys"])))
-                await self._execute(conn, f"{_BACKGROUND}_delete", _DELETE_OUTBOX, [row["id"] for row in rows])
+                await self._execute(conn, f"{_BACKGROUND}delete", _DELETE_OUTBOX, [row["id"] for row in rows])
         return len(rows)
 
-    async def forget_outbox_row(self, row_id: int) -> bool:
-        """Delete a row its writer delivered, unless a drain holds it (that drain deletes it)."""
+    async def forget_outbox_rows(self, row_ids: list[int]) -> int:
+        """Delete rows their writers delivered, except those a drain holds (that drain deletes them)."""
         with unavailable_as_503():
             async with self.pool.acquire(timeout=self.acquire_timeout) as conn:
-                status = await self._execute(conn, "delete_outbox", _FORGET_OUTBOX, row_id)
-        return status == "DELETE 1"
+                status = await self._execute(conn, f"{_BACKGROUND}forget", _FORGET_OUTBOX, row_ids)
+        return int(status.split()[-1])
 
     async def outbox_rows(self, namespace: str) -> int:
         """Rows waiting in the outbox of `namespace`."""

@@ -158,7 +158,7 @@ class CatalogService:
         # Only a confirmed delivery drops the row: queued, failed, cancelled or killed, it stays for a drain.
         outbox = self.cache.outbox
         if delivered and outbox is not None and write.outbox_id is not None:
-            await outbox.delivered(write.outbox_id)
+            outbox.delivered(write.outbox_id)
 
     async def create_product(self, data: ProductCreate) -> Product:
         """Insert; the new id's negative entry (if someone asked for it before) is replaced or deleted."""

@@ -52,8 +52,8 @@ class OutboxStore(Protocol):
         """Claim up to `limit` rows older than `min_age_seconds`, `deliver` their keys, delete them; return how many."""
         ...
 
-    async def forget_outbox_row(self, row_id: int) -> bool:
-        """Delete one delivered row unless a drain holds it (that drain deletes it); True if deleted."""
+    async def forget_outbox_rows(self, row_ids: list[int]) -> int:
+        """Delete delivered rows, except those a drain holds (that drain deletes them); return how many."""
         ...
 
     async def outbox_rows(self, namespace: str) -> int:
@@ -81,6 +81,8 @@ class Outbox:
         self.delivered_rows = 0
         """Rows this task delivered by draining (not counting its own writes' rows)."""
         self._task: asyncio.Task[None] | None = None
+        self._delivered_ids: list[int] = []
+        self._forgetting: asyncio.Task[None] | None = None
 
     async def drain(self, deliver: Deliver, *, min_age_seconds: float = 0.0) -> int:
         """Deliver every row nobody else is delivering; return how many. Raises what `deliver` raises.
@@ -96,12 +98,28 @@ class Outbox:
             if done < self.batch_size:
                 return total
 
-    async def delivered(self, row_id: int) -> None:
-        """The writer delivered its own invalidation: drop its row (a failure only leaves it for a drain)."""
-        try:
-            await self.store.forget_outbox_row(row_id)
-        except DatabaseUnavailableError as exc:
-            log.warning("could not delete a delivered outbox row; a drain will", extra={"error": str(exc)})
+    def delivered(self, row_id: int) -> None:
+        """The writer delivered its own invalidation: drop its row, off the response path.
+
+        A row left behind is only delivered once more (a miss), so the delete need not delay the
+        response; rows of concurrent writes go in one statement.
+        """
+        self._delivered_ids.append(row_id)
+        if self._forgetting is None or self._forgetting.done():
+            self._forgetting = asyncio.get_running_loop().create_task(self._forget(), name="cache-outbox-forget")
+
+    async def _forget(self) -> None:
+        while self._delivered_ids:
+            row_ids, self._delivered_ids = self._delivered_ids, []
+            try:
+                await self.store.forget_outbox_rows(row_ids)
+            except DatabaseUnavailableError as exc:
+                log.warning("could not delete delivered outbox rows; a drain will", extra={"error": str(exc)})
+
+    async def settle(self) -> None:
+        """Wait until the delivered rows handed to `delivered` so far are deleted (or given up on)."""
+        while self._forgetting is not None and not self._forgetting.done():
+            await asyncio.shield(self._forgetting)
 
     def start(self, deliver: Deliver, usable: Callable[[], bool]) -> None:
         """Drain every `drain_seconds` while `usable()` (the breaker is closed); idempotent."""
@@ -131,7 +149,8 @@ class Outbox:
                         log.info("delivered outbox invalidations", extra={"rows": delivered})
 
     async def close(self) -> None:
-        """Stop the periodic drain (shutdown)."""
+        """Delete the rows already delivered, then stop the periodic drain (shutdown)."""
+        await self.settle()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
