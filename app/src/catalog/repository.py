@@ -138,6 +138,14 @@ _BACKGROUND = "outbox_"
 metrics, not in `query_count`, which counts what requests cost (the write's own INSERT is counted)."""
 
 
+class _NotDeliveredError(Exception):
+    """Carries the cache's error out of a drain's transaction (rolled back) past `unavailable_as_503`."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(repr(error))
+        self.error = error
+
+
 @dataclass(frozen=True)
 class Invalidations:
     """What a write records in the outbox, in its own transaction: the cache keys it changed."""
@@ -424,17 +432,24 @@ class CatalogRepository:
     ) -> int:
         """Claim up to `limit` rows older than `min_age_seconds`, `deliver` their keys, delete them; return how many.
 
-        One transaction: if `deliver` raises (the cache failed), it rolls back and the rows stay.
+        One transaction: if `deliver` raises (the cache failed), it rolls back, the rows stay, and the
+        cache's own error propagates unchanged (never mistaken for the database's: both may be an OSError).
         """
-        with unavailable_as_503():
-            async with self.pool.acquire(timeout=self.acquire_timeout) as conn, conn.transaction():
-                rows = await self._fetch(
-                    conn, f"{_BACKGROUND}claim", _CLAIM_OUTBOX, namespace, limit, float(min_age_seconds)
-                )
-                if not rows:
-                    return 0
-                await deliver(list(dict.fromkeys(key for row in rows for key in row["keys"])))
-                await self._execute(conn, f"{_BACKGROUND}delete", _DELETE_OUTBOX, [row["id"] for row in rows])
+        try:
+            with unavailable_as_503():
+                async with self.pool.acquire(timeout=self.acquire_timeout) as conn, conn.transaction():
+                    rows = await self._fetch(
+                        conn, f"{_BACKGROUND}claim", _CLAIM_OUTBOX, namespace, limit, float(min_age_seconds)
+                    )
+                    if not rows:
+                        return 0
+                    try:
+                        await deliver(list(dict.fromkeys(key for row in rows for key in row["keys"])))
+                    except Exception as exc:
+                        raise _NotDeliveredError(exc) from exc
+                    await self._execute(conn, f"{_BACKGROUND}delete", _DELETE_OUTBOX, [row["id"] for row in rows])
+        except _NotDeliveredError as failed:
+            raise failed.error from None
         return len(rows)
 
     async def forget_outbox_rows(self, row_ids: list[int]) -> int:

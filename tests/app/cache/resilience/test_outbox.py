@@ -183,3 +183,36 @@ async def test_a_failed_row_delete_after_delivery_only_leaves_a_redundant_row(ma
         assert await outbox.drain(app.resources.cache.remote._deliver_guarded) == 1  # a second delete: a miss
         assert await outbox_rows(app) == 0
         assert await price(app, url) == 4001
+
+
+async def test_a_cache_timeout_during_the_recovery_drain_keeps_the_breaker_open(make_settings: SettingsFactory) -> None:
+    """A hung cache times out with the same exception type as a hung database; the drain must not confuse them."""
+    async with (
+        running_app(make_settings(**QUIET)) as writer,
+        running_app(make_settings(REDIS_BREAKER_RESET_SECONDS="0.05", CACHE_OUTBOX_DRAIN_SECONDS="600")) as other,
+    ):
+        product = await new_product(writer.client, price_cents=5000)
+        url = f"/api/products/{product['id']}"
+        assert await price(other, url) == 5000
+        writer.resources.cache.breaker.trip()
+        assert (await writer.client.patch(url, json={"price_cents": 5001})).status_code == 200
+        assert await outbox_rows(writer) == 1
+
+        backend = other.resources.cache.remote.backend
+        delete = backend.delete
+        failed = asyncio.Event()
+
+        async def times_out_once(*args: Any) -> int:
+            if not failed.is_set():
+                failed.set()
+                raise TimeoutError("the cache did not answer")
+            return await delete(*args)
+
+        backend.delete = times_out_once  # type: ignore[method-assign]
+        cache = other.resources.cache
+        cache.breaker.trip()
+        cache.remote.recovery.start()
+        await asyncio.wait_for(failed.wait(), 5)
+        await wait_until(lambda: cache.breaker.state == "closed", what="the other task's breaker closed")
+        assert await outbox_rows(other) == 0  # closed only after the row was delivered, on the second attempt
+        assert await price(other, url) == 5001
