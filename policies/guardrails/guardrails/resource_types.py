@@ -29,7 +29,9 @@ LISTENER_RULES: Final = frozenset({LB_LISTENER_RULE, ALB_LISTENER_RULE})
 
 CLASSIC_ELB: Final = "aws:elb/loadBalancer:LoadBalancer"
 
+WAFV2_WEB_ACL: Final = "aws:wafv2/webAcl:WebAcl"
 WAFV2_WEB_ACL_ASSOCIATION: Final = "aws:wafv2/webAclAssociation:WebAclAssociation"
+WAFV2_WEB_ACL_LOGGING: Final = "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
 
 ECS_CLUSTER: Final = "aws:ecs/cluster:Cluster"
 ECS_SERVICE: Final = "aws:ecs/service:Service"
