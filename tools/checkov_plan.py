@@ -3,9 +3,10 @@
     python -m tools.checkov_plan STACK [--preview] [--from PLAN.json] [--out FILE] [--checkov PATH]
 
 Runs the stack through the mock cloud (as ``python -m offline.plan`` does; ``--from`` converts a plan
-JSON it wrote instead), writes ``build/checkov-<stack>.json`` and prints the checkov command that
-checks it with the accepted findings skipped (``ACCEPTED``, documented in docs/policies.md). With
-``--checkov`` it runs that command and exits with checkov's code.
+JSON it wrote instead) and writes ``build/checkov-<stack>.json`` and ``build/checkov-<stack>.baseline.json``
+(the findings the platform accepts, ``ACCEPTED``, per resource; docs/policies.md lists them). With
+``--checkov`` it runs that checkov, prints the passed and failed counts and every failed check, and
+exits 1 if a failed check is not accepted; without it, it prints the checkov command to run.
 
 A peer's security suite runs checkov's AWS checks on the prod stack this way, so the conversion
 mirrors what a Terraform plan of the same resources holds:
@@ -157,7 +158,7 @@ PLURAL_BLOCKS: Final[dict[str, dict[str, str]]] = {
         "encryptionConfigurations": "encryption_configuration",
         "imageTagMutabilityExclusionFilters": "image_tag_mutability_exclusion_filter",
     },
-    "aws_ecs_cluster": {"settings": "setting", "serviceConnectDefaults": "service_connect_defaults"},
+    "aws_ecs_cluster": {"settings": "setting"},
     "aws_ecs_cluster_capacity_providers": {
         "defaultCapacityProviderStrategies": "default_capacity_provider_strategy",
     },
@@ -165,7 +166,6 @@ PLURAL_BLOCKS: Final[dict[str, dict[str, str]]] = {
         "capacityProviderStrategies": "capacity_provider_strategy",
         "loadBalancers": "load_balancer",
         "orderedPlacementStrategies": "ordered_placement_strategy",
-        "placementConstraints": "placement_constraints",
     },
     "aws_ecs_task_definition": {"volumes": "volume", "inferenceAccelerators": "inference_accelerator"},
     "aws_elasticache_parameter_group": {"parameters": "parameter"},
@@ -180,7 +180,6 @@ PLURAL_BLOCKS: Final[dict[str, dict[str, str]]] = {
     "aws_route53_record": {"aliases": "alias"},
     "aws_s3_bucket_lifecycle_configuration": {"rules": "rule"},
     "aws_s3_bucket_server_side_encryption_configuration": {"rules": "rule"},
-    "aws_security_group": {},
     "aws_vpc_endpoint": {"subnetConfigurations": "subnet_configuration"},
     "aws_wafv2_web_acl": {
         "rules": "rule",
@@ -606,6 +605,16 @@ def run_checkov(checkov: str, plan_file: Path) -> Outcome:
     if isinstance(report, list):  # one report per framework; only terraform_plan runs
         report = next((r for r in report if r.get("check_type") == "terraform_plan"), {})
     return classify(report)
+
+
+def accepted_table(accepted: Sequence[Accepted] = ACCEPTED) -> str:
+    """docs/policies.md's table of the accepted findings (generated: ``python -m offline.readme``)."""
+    rows = ["| checkov | Resources | Why we accept it |", "|---|---|---|"]
+    for entry in sorted(accepted, key=lambda a: (a.resources[0].split(".", 1)[1].startswith("dev-"), a.check_id)):
+        resources = ", ".join(f"`{p}`" for p in entry.resources)
+        reason = entry.reason.replace("|", "\\|")
+        rows.append(f"| {entry.check_id} | {resources} | {reason} |")
+    return "\n".join(rows)
 
 
 def _order(finding: Finding) -> tuple[str, str]:
