@@ -7,7 +7,8 @@ Sections sit between ``<!-- BEGIN generated:NAME -->`` and ``<!-- END generated:
 ``config`` (from the ``config:`` block of Pulumi.yaml and the committed stack files), ``outputs``
 (from the constants and docstrings in stack/exports.py) and ``diagram`` (the dev stack's
 architecture, generated from the captured resource graph) in README.md; ``cache-config`` (the
-cache's keys, the same table cut to them) in docs/caching.md. Defaults and per-stack values are
+cache's keys, the same table cut to them) in docs/caching.md; ``checkov-accepted`` (the checkov
+findings the platform accepts, from tools/checkov_plan.py) in docs/policies.md. Defaults and per-stack values are
 never written by hand anywhere: Pulumi.yaml and the stack files are their one home.
 """
 
@@ -27,6 +28,7 @@ from mockcloud.runner import PROJECT_DIR, close_event_loop, committed_stacks, ru
 from offline.diagram import mermaid
 from offline.generated import fill_sections
 from stack.settings import declared_config, project_name
+from tools.checkov_plan import accepted_table
 
 README: Final = PROJECT_DIR / "README.md"
 EXPORTS: Final = PROJECT_DIR / "stack" / "exports.py"
@@ -102,6 +104,7 @@ SECTIONS: Final[dict[str, Callable[[], str]]] = {
 DOCUMENTS: Final[dict[Path, dict[str, Callable[[], str]]]] = {
     README: SECTIONS,
     PROJECT_DIR / "docs" / "caching.md": {"cache-config": lambda: config_table(cache_keys)},
+    PROJECT_DIR / "docs" / "policies.md": {"checkov-accepted": accepted_table},
 }
 
 
