@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from catalog.cache import STRATEGIES, CacheLayer, RedisClient, build_cache
+from catalog.cache.outbox import Outbox
 from catalog.credentials import Credentials, credentials_from_settings
 from catalog.db import connect, create_pool, unavailable_as_503
 from catalog.errors import DatabaseUnavailableError
@@ -86,6 +87,7 @@ async def open_resources(
         pool.terminate()
         raise
     repository = repository_factory(pool, metrics, settings.database_connect_timeout_seconds)
+    cache.use_outbox(Outbox(repository, cache.keys.prefix, drain_seconds=settings.cache_outbox_drain_seconds))
     strategy = STRATEGIES[settings.cache_strategy](cache)
     service = CatalogService(repository, cache, strategy)
     return Resources(settings, metrics, pool, cache, repository, service)

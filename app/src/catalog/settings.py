@@ -155,6 +155,9 @@ class Settings(BaseSettings):
     """How long a fill lease lives; bounds how long other tasks wait on a reader that died."""
     cache_lease_wait_seconds: float = Field(default=1.0, ge=0, le=60)
     """How long a task waits for another task's fill before reading the database itself."""
+    cache_outbox_drain_seconds: float = Field(default=1.0, ge=0.05, le=600)
+    """How often every task delivers invalidations left in the outbox (a writer that could not reach the
+    cache, or died first); with the cache reachable again, bounds how long another task serves an old entry."""
 
     run_migrations: bool = False
     """Apply pending migrations at startup, under a PostgreSQL advisory lock."""
