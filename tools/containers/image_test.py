@@ -102,13 +102,17 @@ def local_values(database: str) -> dict[str, str]:
         "DATABASE_USER": local.POSTGRES_USER,
         "DATABASE_SSL": "false",  # RDS requires TLS; the local server has none
         # The task logs in with IAM tokens (DATABASE_AUTH/REDIS_AUTH=iam); locally the password paths
-        # stand in: trust auth (APP_ENV=dev accepts an empty password) and a Redis without AUTH.
+        # stand in: trust auth (APP_ENV=dev accepts an empty password) and a Redis without AUTH. The
+        # IAM-only names are emptied (unset for the app): no app login role on the shared server.
         "DATABASE_AUTH": "password",
+        "DATABASE_APP_USER": "",
         "DATABASE_PASSWORD": "",
         "REDIS_HOST": local.REDIS_HOST,
         "REDIS_PORT": str(local.REDIS_PORT),
         "REDIS_TLS": "false",
-        "REDIS_AUTH": "token",
+        "REDIS_AUTH": "none",
+        "REDIS_USER": "",
+        "REDIS_CACHE_NAME": "",
     }
 
 
