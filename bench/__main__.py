@@ -11,6 +11,9 @@ Sections, in order (each prints as it goes):
   engines     Valkey (redis-server, allkeys-lfu) vs Memcached at one memory budget on one trace
   outage      a private Redis stopped and restarted under load
   offline_plan wall time of the offline plan of the prod stack (bench/offline_plan.py)
+Opt-in (only when named in --only; also `python -m bench.soak`):
+  soak        stale reads after acknowledged writes over HTTP, two app processes, Redis paused, writer
+              killed; and the outbox's cost per write (bench/soak.py, about 30 s)
 
 Writes bench/results/<section>.json, bench/results/*.png and summary.json, prints the tables and
 refreshes the generated block of docs/benchmarks.md (`--replot` redraws all of that from the JSON).
@@ -46,6 +49,7 @@ from bench import (
     outage,
     plots,
     report,
+    soak,
     staleness,
     stampede,
     throughput,
@@ -68,6 +72,8 @@ SECTIONS = (
     "outage",
     "offline_plan",
 )
+OPT_IN = ("soak",)
+"""Sections that run only when named in --only (never in the default run)."""
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -94,9 +100,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if os.environ.get("BENCH_QUICK") == "1":
         args.quick = True
-    unknown = set(args.only.split(",")) - set(SECTIONS)
+    unknown = set(args.only.split(",")) - set(SECTIONS) - set(OPT_IN)
     if unknown:
-        parser.error(f"unknown sections {sorted(unknown)}; choose from {','.join(SECTIONS)}")
+        parser.error(f"unknown sections {sorted(unknown)}; choose from {','.join(SECTIONS + OPT_IN)}")
     if args.quick:
         args.requests, args.warmup, args.window = 12_000, 4_000, 1_000
         args.http_seconds, args.http_rounds, args.stampede_rounds, args.plan_runs = 1, 1, 1, 1
@@ -258,6 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     # offline_plan.run writes offline_plan.json itself too (the same content).
     section("offline_plan", lambda: offline_plan.run("prod", args.plan_runs, results_dir=args.out))
+    section("soak", soak.run_section)  # its own database and servers; prints its tables
 
     environment["total_seconds"] = round(time.perf_counter() - started, 1)
     environment["loadavg_after"] = _loadavg()

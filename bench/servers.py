@@ -123,6 +123,16 @@ class PrivateRedis:
         """True while our process is alive."""
         return self._proc is not None and self._proc.poll() is None
 
+    def pause(self) -> None:
+        """SIGSTOP our server: connections stay open and nothing answers (a hung cache)."""
+        assert self._proc is not None
+        os.kill(self._proc.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT after `pause`."""
+        assert self._proc is not None
+        os.kill(self._proc.pid, signal.SIGCONT)
+
     def client(self) -> redis.Redis:
         """A synchronous client for setup and measurements (bytes replies)."""
         return redis.Redis(host=HOST, port=self.port, socket_timeout=30)
@@ -274,6 +284,12 @@ class AppServer:
         if status != 200:
             raise BenchSetupError(f"GET {path} answered {status}: {body[:200]!r}")
         return json.loads(body)
+
+    def kill(self) -> None:
+        """SIGKILL our server: a task that dies with no shutdown at all (OOM, a lost host)."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait(timeout=10)
 
     def stop(self) -> None:
         """SIGTERM to our server (graceful shutdown), SIGKILL if it lingers."""

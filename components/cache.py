@@ -37,7 +37,13 @@ import pulumi_random as random
 
 from components.arns import check_kms_key_arn, check_sns_topic_arn
 from components.aws_context import AwsContext
-from components.elasticache_parts import check_placement, create_alarm, create_placement
+from components.elasticache_parts import (
+    check_identifier,
+    check_node_type,
+    check_placement,
+    create_alarm,
+    create_placement,
+)
 from components.errors import InputError, in_range, one_of, require
 from components.kms_keys import KeyArns, secret_decrypt_statements
 from components.log_groups import check_retention
@@ -93,9 +99,6 @@ AOF_UNSUPPORTED: Final = (
     "and RDB snapshots (snapshot retention 1-35 days, plus a final snapshot on delete)"
 )
 
-IDENTIFIER: Final = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
-"""ElastiCache cluster / replication group IDs: lowercase letters, digits, single hyphens."""
-MAX_IDENTIFIER_LENGTH: Final = 40
 _VERSION: Final = re.compile(r"^\d+\.\d+$")
 _REDIS_FAMILIES: Final[dict[tuple[int, ...], str]] = {(6, 2): "redis6.x", (7, 0): "redis7", (7, 1): "redis7"}
 
@@ -121,16 +124,6 @@ def parameter_group_family(engine: str, version: str) -> str:
     if engine == "redis" and parts in _REDIS_FAMILIES:
         return _REDIS_FAMILIES[parts]
     raise InputError("engine_version", version, f"for {engine}: {SUPPORTED_VERSIONS[engine]}", refers=("engine",))
-
-
-def check_identifier(setting: str, identifier: str) -> None:
-    """An explicit cluster / replication group ID, as ElastiCache accepts it."""
-    require(
-        1 <= len(identifier) <= MAX_IDENTIFIER_LENGTH and IDENTIFIER.match(identifier) is not None,
-        setting,
-        identifier,
-        f"1-{MAX_IDENTIFIER_LENGTH} lowercase letters, digits and single hyphens, starting with a letter",
-    )
 
 
 def member_cluster_ids(identifier: str, *, cluster_mode: bool, shards: int, replicas: int) -> list[str]:
@@ -215,7 +208,7 @@ class CacheSpec:
         require(not self.append_only, "append_only", self.append_only, f"false. {AOF_UNSUPPORTED}")
         parameter_group_family(self.engine, self.engine_version)
         check_identifier("identifier", self.identifier)
-        require(self.node_type.startswith("cache."), "node_type", self.node_type, "an ElastiCache node type (cache.*)")
+        check_node_type("node_type", self.node_type)
         one_of("eviction_policy", self.eviction_policy, EVICTION_POLICIES)
         in_range("reserved_memory_percent", self.reserved_memory_percent, 0, 100)
         in_range("replicas", self.replicas, 0, MAX_REPLICAS)

@@ -4,6 +4,7 @@ alarms with one shape."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -13,9 +14,28 @@ import pulumi_aws as aws
 
 from components.errors import require
 
+IDENTIFIER: Final = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+"""ElastiCache cluster / replication group IDs: lowercase letters, digits, single hyphens."""
+MAX_IDENTIFIER_LENGTH: Final = 40
+
 ALARM_PERIOD_SECONDS: Final = 300
 ALARM_PERIODS: Final = 3
 """Every alarm must breach for three 5-minute periods: one slow minute is not a page."""
+
+
+def check_identifier(setting: str, identifier: str) -> None:
+    """An explicit cluster / replication group ID, as ElastiCache accepts it."""
+    require(
+        1 <= len(identifier) <= MAX_IDENTIFIER_LENGTH and IDENTIFIER.match(identifier) is not None,
+        setting,
+        identifier,
+        f"1-{MAX_IDENTIFIER_LENGTH} lowercase letters, digits and single hyphens, starting with a letter",
+    )
+
+
+def check_node_type(setting: str, node_type: str) -> None:
+    """Both engines take the same node types, named ``cache.<family>.<size>``."""
+    require(node_type.startswith("cache."), setting, node_type, "an ElastiCache node type (cache.*)")
 
 
 def check_placement(subnet_ids: Sequence[object], availability_zones: Sequence[str]) -> None:

@@ -604,10 +604,18 @@ class LoadBalancer(pulumi.ComponentResource):
                     expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
                         days=args.spec.access_log_expiration_days
                     ),
+                ),
+                # Incomplete multipart uploads are billed and invisible in listings: abort them
+                # anywhere in the bucket, not only under the log prefix (an empty filter is the
+                # whole bucket; checkov CKV_AWS_300 wants exactly that).
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="abort-incomplete-uploads",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(),
                     abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
                         days_after_initiation=7
                     ),
-                )
+                ),
             ],
             opts=child,
         )

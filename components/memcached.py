@@ -18,8 +18,13 @@ import pulumi
 import pulumi_aws as aws
 
 from components.arns import check_sns_topic_arn
-from components.cache import check_identifier
-from components.elasticache_parts import check_placement, create_alarm, create_placement
+from components.elasticache_parts import (
+    check_identifier,
+    check_node_type,
+    check_placement,
+    create_alarm,
+    create_placement,
+)
 from components.errors import InputError, in_range, require
 from components.time_windows import parse_weekly
 
@@ -78,7 +83,7 @@ class MemcachedSpec:
             f"for memcached: {SUPPORTED_VERSIONS}",
         )
         check_identifier("identifier", self.identifier)
-        require(self.node_type.startswith("cache."), "node_type", self.node_type, "an ElastiCache node type (cache.*)")
+        check_node_type("node_type", self.node_type)
         in_range("nodes", self.nodes, 1, MAX_NODES)
         try:
             parse_weekly(self.maintenance_window, minimum_minutes=60)

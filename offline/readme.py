@@ -7,7 +7,8 @@ Sections sit between ``<!-- BEGIN generated:NAME -->`` and ``<!-- END generated:
 ``config`` (from the ``config:`` block of Pulumi.yaml and the committed stack files), ``outputs``
 (from the constants and docstrings in stack/exports.py) and ``diagram`` (the dev stack's
 architecture, generated from the captured resource graph) in README.md; ``cache-config`` (the
-cache's keys, the same table cut to them) in docs/caching.md. Defaults and per-stack values are
+cache's keys, the same table cut to them) in docs/caching.md; ``checkov-accepted`` (the checkov
+findings the platform accepts, from tools/checkov_plan.py) in docs/policies.md. Defaults and per-stack values are
 never written by hand anywhere: Pulumi.yaml and the stack files are their one home.
 """
 
@@ -16,7 +17,6 @@ from __future__ import annotations
 import argparse
 import ast
 import json
-import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -26,7 +26,9 @@ import yaml
 
 from mockcloud.runner import PROJECT_DIR, close_event_loop, committed_stacks, run_stack
 from offline.diagram import mermaid
+from offline.generated import fill_sections
 from stack.settings import declared_config, project_name
+from tools.checkov_plan import accepted_table
 
 README: Final = PROJECT_DIR / "README.md"
 EXPORTS: Final = PROJECT_DIR / "stack" / "exports.py"
@@ -102,19 +104,12 @@ SECTIONS: Final[dict[str, Callable[[], str]]] = {
 DOCUMENTS: Final[dict[Path, dict[str, Callable[[], str]]]] = {
     README: SECTIONS,
     PROJECT_DIR / "docs" / "caching.md": {"cache-config": lambda: config_table(cache_keys)},
+    PROJECT_DIR / "docs" / "policies.md": {"checkov-accepted": accepted_table},
 }
 
 
 def render(text: str, sections: dict[str, Callable[[], str]] = SECTIONS, document: str = "README.md") -> str:
-    for name, make in sections.items():
-        pattern = re.compile(
-            rf"(<!-- BEGIN generated:{name} -->\n)(?:.*?\n)?(<!-- END generated:{name} -->)", flags=re.DOTALL
-        )
-        if not pattern.search(text):
-            raise LookupError(f"{document} has no generated:{name} section")
-        content = make() + "\n"
-        text = pattern.sub(lambda m, c=content: m.group(1) + c + m.group(2), text)  # type: ignore[misc]
-    return text
+    return fill_sections(text, sections, document)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,7 +13,6 @@ kind and read date); the last three come from the table alone.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any, Final
@@ -22,6 +21,7 @@ from mockcloud.runner import PROJECT_DIR, StackRun, close_event_loop, run_stack
 from offline.cost.estimate import Estimate, estimate
 from offline.cost.render import money, number, unit_price
 from offline.cost.table import PriceTable, load_table
+from offline.generated import fill_sections
 
 DOC: Final = PROJECT_DIR / "docs" / "cost.md"
 REGION: Final = "eu-west-1"
@@ -221,15 +221,7 @@ def render(text: str, runs: Mapping[str, StackRun], table: PriceTable | None = N
         "assumptions": lambda: assumptions_section(table),
         "prices": lambda: prices_section(table),
     }
-    for name, make in sections.items():
-        pattern = re.compile(
-            rf"(<!-- BEGIN generated:{name} -->\n)(?:.*?\n)?(<!-- END generated:{name} -->)", flags=re.DOTALL
-        )
-        if not pattern.search(text):
-            raise LookupError(f"docs/cost.md has no generated:{name} section")
-        content = make() + "\n"
-        text = pattern.sub(lambda m, c=content: m.group(1) + c + m.group(2), text)  # type: ignore[misc]
-    return text
+    return fill_sections(text, sections, "docs/cost.md")
 
 
 def main(argv: list[str] | None = None) -> int:

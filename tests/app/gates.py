@@ -70,6 +70,6 @@ class GatedWriteThrough(WriteThrough):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.gate = Gate()
 
-    async def written(self, change: ProductChange) -> None:
+    async def written(self, change: ProductChange) -> bool:
         await self.gate()
-        await super().written(change)
+        return await super().written(change)

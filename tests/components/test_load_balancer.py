@@ -286,10 +286,15 @@ def test_access_logs_bucket_policy_encryption_lifecycle(run_component: Component
     assert sse.inputs["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"
     ownership = run.one("aws:s3/bucketOwnershipControls:BucketOwnershipControls").inputs
     assert ownership["rule"]["objectOwnership"] == "BucketOwnerEnforced"
-    lifecycle = run.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs["rules"][0]
-    assert lifecycle["status"] == "Enabled"
-    assert lifecycle["expiration"]["days"] == 365
-    assert lifecycle["filter"]["prefix"] == "alb/"
+    expire, abort = run.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs["rules"]
+    assert expire["status"] == "Enabled"
+    assert expire["expiration"]["days"] == 365
+    assert expire["filter"]["prefix"] == "alb/"
+    # Incomplete multipart uploads are aborted anywhere in the bucket (an empty filter), not only under
+    # the log prefix (checkov CKV_AWS_300 counts only a rule without a filter).
+    assert abort["status"] == "Enabled"
+    assert abort["filter"] == {}
+    assert abort["abortIncompleteMultipartUpload"]["daysAfterInitiation"] == 7
 
 
 def test_access_logs_can_be_off(run_component: ComponentRunner) -> None:

@@ -8,9 +8,10 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+import pytest
 
 from tests.policies.builders import ACCOUNT, REGION
-from tests.policies.support import Analyze, flagged, messages
+from tests.policies.support import Analyze, flagged, messages, unknown_notes
 from tests.support import ComponentRunner
 
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
@@ -153,6 +154,33 @@ def test_companions_are_found_by_dependency_at_preview(run_component: ComponentR
 
     report = analyze(run_component(program, preview=True))
     assert flagged(report, "s3-public-access-block") == set()
+
+
+def _lifecycles() -> None:
+    def lifecycle(name: str, **rule: Any) -> None:
+        bucket = aws.s3.Bucket(name)  # autonamed: at preview found by the dependency on `bucket` only
+        base = {"id": "abort", "status": "Enabled", "abort_incomplete_multipart_upload": {"days_after_initiation": 7}}
+        arguments: dict[str, Any] = {"bucket": bucket.id, "rules": [{**base, **rule}]}
+        aws.s3.BucketLifecycleConfiguration(f"{name}-lifecycle", **arguments)
+
+    lifecycle("bucket-wide", filter={})
+    lifecycle("no-filter")
+    lifecycle("prefix-only", filter={"prefix": "logs/"})
+    lifecycle("disabled", status="Disabled")
+    lifecycle("expiry-only", abort_incomplete_multipart_upload=None, expiration={"days": 30})
+    aws.s3.Bucket("no-lifecycle")
+
+
+@pytest.mark.parametrize("preview", [False, True], ids=["update", "preview"])
+def test_buckets_abort_incomplete_uploads_bucket_wide(
+    run_component: ComponentRunner, analyze: Analyze, preview: bool
+) -> None:
+    report = analyze(run_component(_lifecycles, preview=preview))
+    policy = "s3-abort-incomplete-uploads"
+    assert flagged(report, policy) == {"prefix-only", "disabled", "expiry-only", "no-lifecycle"}
+    assert "has no BucketLifecycleConfiguration" in messages(report, policy, "no-lifecycle")[0]
+    assert "has no lifecycle rule aborting" in messages(report, policy, "prefix-only")[0]
+    assert [n for n in unknown_notes(report) if n.startswith(policy)] == []
 
 
 def _resource_policies() -> None:

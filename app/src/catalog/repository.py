@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,10 +112,48 @@ WHERE id = $1
 """
 _TOUCH_PRODUCT = "UPDATE products SET version = version + 1, updated_at = now() WHERE id = $1 RETURNING category_id"
 _DELETE_PRODUCT = "DELETE FROM products WHERE id = $1 RETURNING category_id, version"
+_INSERT_OUTBOX = "INSERT INTO cache_outbox (namespace, keys) VALUES ($1, $2::text[]) RETURNING id"
+# SKIP LOCKED: rows another task is delivering right now are its business; nobody waits on them.
+_CLAIM_OUTBOX = """
+SELECT id, keys FROM cache_outbox
+WHERE namespace = $1 AND created_at <= clock_timestamp() - make_interval(secs => $3)
+ORDER BY id LIMIT $2
+FOR UPDATE SKIP LOCKED
+"""
+_DELETE_OUTBOX = "DELETE FROM cache_outbox WHERE id = ANY($1::bigint[])"
+# A drain that holds a row is delivering it and will delete it: do not wait for its transaction.
+_FORGET_OUTBOX = """
+DELETE FROM cache_outbox
+WHERE id IN (SELECT id FROM cache_outbox WHERE id = ANY($1::bigint[]) FOR UPDATE SKIP LOCKED)
+"""
+_COUNT_OUTBOX = "SELECT count(*) FROM cache_outbox WHERE namespace = $1"
 _INSERT_REVIEW = """
 INSERT INTO reviews (product_id, rating, body) VALUES ($1, $2, $3)
 RETURNING id, product_id, rating, body, created_at
 """
+
+
+_BACKGROUND = "outbox_"
+"""Statements that run off the request path (drains, deleting delivered rows): in `queries` and the
+metrics, not in `query_count`, which counts what requests cost (the write's own INSERT is counted)."""
+
+
+class _NotDeliveredError(Exception):
+    """Carries the cache's error out of a drain's transaction (rolled back) past `unavailable_as_503`."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(repr(error))
+        self.error = error
+
+
+@dataclass(frozen=True)
+class Invalidations:
+    """What a write records in the outbox, in its own transaction: the cache keys it changed."""
+
+    namespace: str
+    """The cache key prefix the keys live under."""
+    keys_of: Callable[[int, frozenset[int]], Sequence[str]]
+    """The logical keys a write of (product id, categories whose aggregates changed) makes stale."""
 
 
 @dataclass(frozen=True)
@@ -129,6 +167,8 @@ class ProductWrite:
     """Categories whose aggregates changed (old and new when the product moved)."""
     version: int
     """The version the cache should remember (deleted: one past the last version, a tombstone)."""
+    outbox_id: int | None = None
+    """The outbox row committed with the write (None when the write recorded none)."""
 
 
 def _product(row: asyncpg.Record) -> Product:
@@ -160,7 +200,8 @@ class CatalogRepository:
         """Statements by name (get_product, category_summary, ...)."""
 
     def _count(self, name: str, started: float) -> None:
-        self.query_count += 1
+        if not name.startswith(_BACKGROUND):
+            self.query_count += 1
         self.queries[name] += 1
         self.metrics.db_queries.labels(name).inc()
         self.metrics.db_query_seconds.labels(name).observe(time.perf_counter() - started)
@@ -258,8 +299,20 @@ class CatalogRepository:
 
     # ---------------------------------------------------------------- writes (one transaction each)
 
-    async def create_product(self, data: ProductCreate) -> ProductWrite:
-        """Insert a product and its stock; all or nothing."""
+    async def _record(
+        self, conn: Any, invalidations: Invalidations | None, product_id: int, categories: frozenset[int]
+    ) -> int | None:
+        """The write's outbox row, inside its transaction (so it commits, or not, with the change)."""
+        if invalidations is None:
+            return None
+        keys = list(invalidations.keys_of(product_id, categories))
+        row = await self._fetchrow(conn, "insert_outbox", _INSERT_OUTBOX, invalidations.namespace, keys)
+        assert row is not None
+        row_id: int = row["id"]
+        return row_id
+
+    async def create_product(self, data: ProductCreate, invalidations: Invalidations | None = None) -> ProductWrite:
+        """Insert a product and its stock; all or nothing (the outbox row included)."""
         with unavailable_as_503():
             async with self.pool.acquire(timeout=self.acquire_timeout) as conn, conn.transaction():
                 try:
@@ -282,7 +335,9 @@ class CatalogRepository:
                 product_id: int = row["id"]
                 await self._write_stock(conn, product_id, data.stock)
                 product = await self._reload(conn, product_id)
-        return ProductWrite(product, product_id, frozenset({product.category.id}), product.version)
+                categories = frozenset({product.category.id})
+                outbox_id = await self._record(conn, invalidations, product_id, categories)
+        return ProductWrite(product, product_id, categories, product.version, outbox_id)
 
     async def _write_stock(self, conn: Any, product_id: int, stock: dict[str, int]) -> None:
         """Upsert per-warehouse quantities (a seam tests use to fail a write half-way)."""
@@ -298,7 +353,9 @@ class CatalogRepository:
         assert row is not None
         return _product(row)
 
-    async def update_product(self, product_id: int, patch: ProductUpdate) -> ProductWrite:
+    async def update_product(
+        self, product_id: int, patch: ProductUpdate, invalidations: Invalidations | None = None
+    ) -> ProductWrite:
         """Apply a patch under a row lock; 404 when missing, 409 when expected_version is stale."""
         with unavailable_as_503():
             async with self.pool.acquire(timeout=self.acquire_timeout) as conn, conn.transaction():
@@ -330,19 +387,24 @@ class CatalogRepository:
                     await self._execute(conn, "touch_product", _TOUCH_PRODUCT, product_id)
                 await self._write_stock(conn, product_id, patch.stock or {})
                 product = await self._reload(conn, product_id)
-        categories = frozenset({current["category_id"], product.category.id})
-        return ProductWrite(product, product_id, categories, product.version)
+                categories = frozenset({current["category_id"], product.category.id})
+                outbox_id = await self._record(conn, invalidations, product_id, categories)
+        return ProductWrite(product, product_id, categories, product.version, outbox_id)
 
-    async def delete_product(self, product_id: int) -> ProductWrite:
+    async def delete_product(self, product_id: int, invalidations: Invalidations | None = None) -> ProductWrite:
         """Delete a product with its stock and reviews; 404 when missing."""
         with unavailable_as_503():
-            async with self.pool.acquire(timeout=self.acquire_timeout) as conn:
+            async with self.pool.acquire(timeout=self.acquire_timeout) as conn, conn.transaction():
                 row = await self._fetchrow(conn, "delete_product", _DELETE_PRODUCT, product_id)
-        if row is None:
-            raise NotFoundError(f"product {product_id} does not exist")
-        return ProductWrite(None, product_id, frozenset({row["category_id"]}), row["version"] + 1)
+                if row is None:
+                    raise NotFoundError(f"product {product_id} does not exist")
+                categories = frozenset({row["category_id"]})
+                outbox_id = await self._record(conn, invalidations, product_id, categories)
+        return ProductWrite(None, product_id, categories, row["version"] + 1, outbox_id)
 
-    async def add_review(self, product_id: int, data: ReviewCreate) -> tuple[Review, ProductWrite]:
+    async def add_review(
+        self, product_id: int, data: ReviewCreate, invalidations: Invalidations | None = None
+    ) -> tuple[Review, ProductWrite]:
         """Insert a review and bump the product's version (its rating aggregate changed)."""
         with unavailable_as_503():
             async with self.pool.acquire(timeout=self.acquire_timeout) as conn, conn.transaction():
@@ -352,6 +414,8 @@ class CatalogRepository:
                 row = await self._fetchrow(conn, "insert_review", _INSERT_REVIEW, product_id, data.rating, data.body)
                 assert row is not None
                 product = await self._reload(conn, product_id)
+                categories = frozenset({product.category.id})
+                outbox_id = await self._record(conn, invalidations, product_id, categories)
         review = Review(
             id=row["id"],
             product_id=row["product_id"],
@@ -359,7 +423,48 @@ class CatalogRepository:
             body=row["body"],
             created_at=row["created_at"],
         )
-        return review, ProductWrite(product, product_id, frozenset({product.category.id}), product.version)
+        return review, ProductWrite(product, product_id, categories, product.version, outbox_id)
+
+    # ---------------------------------------------------------------- the invalidation outbox
+
+    async def deliver_outbox(
+        self, namespace: str, limit: int, min_age_seconds: float, deliver: Callable[[list[str]], Awaitable[object]]
+    ) -> int:
+        """Claim up to `limit` rows older than `min_age_seconds`, `deliver` their keys, delete them; return how many.
+
+        One transaction: if `deliver` raises (the cache failed), it rolls back, the rows stay, and the
+        cache's own error propagates unchanged (never mistaken for the database's: both may be an OSError).
+        """
+        try:
+            with unavailable_as_503():
+                async with self.pool.acquire(timeout=self.acquire_timeout) as conn, conn.transaction():
+                    rows = await self._fetch(
+                        conn, f"{_BACKGROUND}claim", _CLAIM_OUTBOX, namespace, limit, float(min_age_seconds)
+                    )
+                    if not rows:
+                        return 0
+                    try:
+                        await deliver(list(dict.fromkeys(key for row in rows for key in row["keys"])))
+                    except Exception as exc:
+                        raise _NotDeliveredError(exc) from exc
+                    await self._execute(conn, f"{_BACKGROUND}delete", _DELETE_OUTBOX, [row["id"] for row in rows])
+        except _NotDeliveredError as failed:
+            raise failed.error from None
+        return len(rows)
+
+    async def forget_outbox_rows(self, row_ids: list[int]) -> int:
+        """Delete rows their writers delivered, except those a drain holds (that drain deletes them)."""
+        with unavailable_as_503():
+            async with self.pool.acquire(timeout=self.acquire_timeout) as conn:
+                status = await self._execute(conn, f"{_BACKGROUND}forget", _FORGET_OUTBOX, row_ids)
+        return int(status.split()[-1])
+
+    async def outbox_rows(self, namespace: str) -> int:
+        """Rows waiting in the outbox of `namespace`."""
+        with unavailable_as_503():
+            async with self.pool.acquire(timeout=self.acquire_timeout) as conn:
+                count: int = await conn.fetchval(_COUNT_OUTBOX, namespace)
+        return count
 
     async def bare_get(self, product_id: int) -> str | None:
         """One primary-key SELECT of one column: the baseline the benchmark compares the cache against."""

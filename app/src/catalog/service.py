@@ -1,4 +1,8 @@
-"""Catalog use cases: what to cache under which key, and which keys a write touches."""
+"""Catalog use cases: what to cache under which key, and which keys a write touches.
+
+A write records the keys it changes in the outbox within its transaction, updates the cache after
+the commit, and deletes its outbox row only once the cache confirmed the update (`cache/outbox.py`).
+"""
 
 from __future__ import annotations
 
@@ -22,7 +26,7 @@ from catalog.models import (
     WarmRequest,
     WarmResult,
 )
-from catalog.repository import CatalogRepository, ProductWrite
+from catalog.repository import CatalogRepository, Invalidations, ProductWrite
 
 log = logging.getLogger(__name__)
 
@@ -137,33 +141,47 @@ class CatalogService:
 
     # ---------------------------------------------------------------- writes
 
+    def _changed_keys(self, product_id: int, category_ids: frozenset[int]) -> list[str]:
+        product_key, derived = self.keys.changed_by_product_write(product_id, category_ids)
+        return [product_key, *derived]
+
+    @property
+    def _invalidations(self) -> Invalidations | None:
+        """What a write records in the outbox (in its transaction), when the cache layer has one."""
+        outbox = self.cache.outbox
+        return None if outbox is None else Invalidations(outbox.namespace, self._changed_keys)
+
     async def _written(self, write: ProductWrite) -> None:
         entry = _json_entry(write.product) if write.product else Entry(None, write.version)
         product_key, derived = self.keys.changed_by_product_write(write.product_id, write.category_ids)
-        await self.strategy.written(ProductChange(product_key, derived, entry))
+        delivered = await self.strategy.written(ProductChange(product_key, derived, entry))
+        # Only a confirmed delivery drops the row: queued, failed, cancelled or killed, it stays for a drain.
+        outbox = self.cache.outbox
+        if delivered and outbox is not None and write.outbox_id is not None:
+            outbox.delivered(write.outbox_id)
 
     async def create_product(self, data: ProductCreate) -> Product:
         """Insert; the new id's negative entry (if someone asked for it before) is replaced or deleted."""
-        write = await self.repository.create_product(data)
+        write = await self.repository.create_product(data, self._invalidations)
         await self._written(write)
         assert write.product is not None
         return write.product
 
     async def update_product(self, product_id: int, patch: ProductUpdate) -> Product:
         """Update; the cache reflects the write before this returns."""
-        write = await self.repository.update_product(product_id, patch)
+        write = await self.repository.update_product(product_id, patch, self._invalidations)
         await self._written(write)
         assert write.product is not None
         return write.product
 
     async def delete_product(self, product_id: int) -> None:
         """Delete; later reads get 404 (write-through stores a versioned tombstone)."""
-        write = await self.repository.delete_product(product_id)
+        write = await self.repository.delete_product(product_id, self._invalidations)
         await self._written(write)
 
     async def add_review(self, product_id: int, data: ReviewCreate) -> Review:
         """Add a review; the product's rating and its category's summary change."""
-        review, write = await self.repository.add_review(product_id, data)
+        review, write = await self.repository.add_review(product_id, data, self._invalidations)
         await self._written(write)
         return review
 
@@ -171,7 +189,7 @@ class CatalogService:
 
     async def invalidate_key(self, logical: str) -> int:
         """Delete one logical key (and its lease); `list:<scope>` renews the scope's generation."""
-        return await self.cache.invalidate([logical])
+        return await self.cache.invalidate([logical]) or 0  # None: queued
 
     async def invalidate_prefix(self, logical_prefix: str) -> int:
         """Delete every key under a logical prefix; 503 when the cache is unusable (the flush is queued)."""

@@ -29,7 +29,9 @@ LISTENER_RULES: Final = frozenset({LB_LISTENER_RULE, ALB_LISTENER_RULE})
 
 CLASSIC_ELB: Final = "aws:elb/loadBalancer:LoadBalancer"
 
+WAFV2_WEB_ACL: Final = "aws:wafv2/webAcl:WebAcl"
 WAFV2_WEB_ACL_ASSOCIATION: Final = "aws:wafv2/webAclAssociation:WebAclAssociation"
+WAFV2_WEB_ACL_LOGGING: Final = "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
 
 ECS_CLUSTER: Final = "aws:ecs/cluster:Cluster"
 ECS_SERVICE: Final = "aws:ecs/service:Service"
@@ -72,6 +74,8 @@ S3_BUCKET_POLICY: Final = "aws:s3/bucketPolicy:BucketPolicy"
 S3_PUBLIC_ACCESS_BLOCK: Final = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
 S3_BUCKET_ACL: Final = "aws:s3/bucketAcl:BucketAcl"
 S3_BUCKET_ACL_V2: Final = "aws:s3/bucketAclV2:BucketAclV2"
+S3_LIFECYCLE: Final = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+S3_LIFECYCLE_V2: Final = "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2"
 S3_OWNERSHIP_CONTROLS: Final = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
 S3_ENCRYPTION: Final = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
 S3_ENCRYPTION_V2: Final = "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2"

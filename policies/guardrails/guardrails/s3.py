@@ -147,6 +147,34 @@ def _default_encryption(view: StackView, report: Report, config: Mapping[str, An
                 )
 
 
+# -- lifecycle --------------------------------------------------------------------------------------
+_FILTER_KEYS: Final = ("prefix", "tag", "objectSizeGreaterThan", "objectSizeLessThan", "and")
+
+
+def _aborts_everywhere(rule: Mapping[str, Any]) -> bool:
+    """An enabled rule aborting incomplete multipart uploads with no filter narrowing it (the whole bucket)."""
+    if rule.get("status") != "Enabled":
+        return False
+    if as_mapping(rule.get("abortIncompleteMultipartUpload")).get("daysAfterInitiation") is None:
+        return False
+    filter_ = as_mapping(rule.get("filter"))
+    return not rule.get("prefix") and not any(filter_.get(key) for key in _FILTER_KEYS)
+
+
+def _abort_incomplete_uploads(view: StackView, report: Report, config: Mapping[str, Any]) -> None:
+    for bucket in view.of_type(t.S3_BUCKETS):
+        with view.reading(bucket):
+            lifecycles = _companions(view, bucket, t.S3_LIFECYCLE, t.S3_LIFECYCLE_V2)
+            if not any(_aborts_everywhere(rule) for c in lifecycles for rule in iter_mappings(c.props.get("rules"))):
+                where = "has no BucketLifecycleConfiguration" if not lifecycles else "has no lifecycle rule"
+                report(
+                    f"Bucket {bucket.name} {where} aborting incomplete multipart uploads in the whole bucket "
+                    "(enabled, abortIncompleteMultipartUpload.daysAfterInitiation, no filter): their parts are "
+                    "billed forever and never listed.",
+                    bucket.urn,
+                )
+
+
 def policies() -> Sequence[ResourceValidationPolicy | StackValidationPolicy]:
     mandatory, advisory = EnforcementLevel.MANDATORY, EnforcementLevel.ADVISORY
     return [
@@ -193,5 +221,14 @@ def policies() -> Sequence[ResourceValidationPolicy | StackValidationPolicy]:
             enforcement=advisory,
             severity=Severity.LOW,
             remediation="aws.s3.BucketServerSideEncryptionConfiguration with sse_algorithm AES256 or aws:kms.",
+        ),
+        stack_policy(
+            name="s3-abort-incomplete-uploads",
+            description="Every S3 bucket has a lifecycle rule aborting incomplete multipart uploads bucket-wide.",
+            check=_abort_incomplete_uploads,
+            enforcement=advisory,
+            severity=Severity.LOW,
+            remediation="aws.s3.BucketLifecycleConfiguration with a rule {status: Enabled, filter: {}, "
+            "abort_incomplete_multipart_upload: {days_after_initiation: 7}}.",
         ),
     ]

@@ -15,6 +15,7 @@ from catalog.cache import outcome
 from catalog.cache.codec import Entry
 from catalog.cache.flights import Flights, Loaded
 from catalog.cache.keys import KeySpace
+from catalog.cache.outbox import Outbox
 from catalog.cache.remote import RemoteCache
 from catalog.cache.resilience import CacheUnavailableError, CircuitBreaker
 from catalog.metrics import Metrics
@@ -144,8 +145,8 @@ class CacheLayer:
             [self.keys.list_scope_keys(scope) for scope in scopes],
         )
 
-    async def invalidate(self, logical_keys: Iterable[str]) -> int:
-        """Delete entries and their leases (queued while the cache is unusable); detach loads in flight."""
+    async def invalidate(self, logical_keys: Iterable[str]) -> int | None:
+        """Delete entries and their leases; detach loads in flight. None: queued (the cache is unusable)."""
         batch = list(dict.fromkeys(logical_keys))
         try:
             return await self.remote.invalidate(batch)
@@ -153,8 +154,8 @@ class CacheLayer:
             # After the delete: a load started before it lost its lease and will not be confirmed.
             self._detach(batch)
 
-    async def put(self, logical: str, entry: Entry) -> bool:
-        """Write-through: store `entry` unless the cache holds a newer version; detach loads in flight."""
+    async def put(self, logical: str, entry: Entry) -> bool | None:
+        """Write-through: store `entry` unless the cache holds a newer one; detach loads. None: queued."""
         try:
             return await self.remote.put(logical, entry)
         finally:
@@ -196,6 +197,15 @@ class CacheLayer:
             elif await remote.fill(key, lease, entry):
                 stored += 1
         return stored
+
+    @property
+    def outbox(self) -> Outbox | None:
+        """Where writes record the invalidations they owe, in their own transaction (None: nowhere)."""
+        return self.remote.outbox
+
+    def use_outbox(self, outbox: Outbox) -> None:
+        """Drain `outbox` on recovery (before the breaker closes) and periodically (rows of dead writers)."""
+        self.remote.use_outbox(outbox)
 
     # ---------------------------------------------------------------- ops
 

@@ -295,7 +295,10 @@ class InvalidationListener:
                 await asyncio.sleep(self.heartbeat_seconds)
                 if loop.time() - last_seen > 2 * self.heartbeat_seconds:
                     raise TimeoutError(f"no reply from Redis for {2 * self.heartbeat_seconds:.1f} s")
-                await conn.send_command("PING")
+                # check_health=False: no re-AUTH here (IAM renewal would send AUTH, which a RESP2
+                # subscriber may not, and read its reply under the reader). An IAM-authenticated
+                # connection stays valid until ElastiCache drops it (12 h); then it reconnects.
+                await conn.send_packed_command(conn.pack_command("PING"), check_health=False)
 
         beat = loop.create_task(heartbeat())
         read: asyncio.Task[Any] | None = None
@@ -366,7 +369,7 @@ class NearCacheLayer(CacheLayer):
     def _evict(self, logical_keys: Iterable[str]) -> None:
         self.near.invalidate([self.keys.entry(logical) for logical in logical_keys])
 
-    async def invalidate(self, logical_keys: Iterable[str]) -> int:
+    async def invalidate(self, logical_keys: Iterable[str]) -> int | None:
         batch = list(dict.fromkeys(logical_keys))
         try:
             return await super().invalidate(batch)
@@ -374,7 +377,7 @@ class NearCacheLayer(CacheLayer):
             # After the delete returned: a read that raced it holds a ticket this voids.
             self._evict(batch)
 
-    async def put(self, logical: str, entry: Entry) -> bool:
+    async def put(self, logical: str, entry: Entry) -> bool | None:
         try:
             return await super().put(logical, entry)
         finally:

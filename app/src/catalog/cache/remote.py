@@ -19,7 +19,7 @@ import random
 import secrets
 from collections import Counter
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from catalog.cache.backends.base import CacheBackend, Lease, LeaseStatus
 from catalog.cache.codec import CorruptEntryError, Entry, decode
@@ -31,7 +31,11 @@ from catalog.cache.resilience import (
     GuardedCall,
     Recovery,
 )
+from catalog.errors import DatabaseUnavailableError
 from catalog.metrics import Metrics
+
+if TYPE_CHECKING:
+    from catalog.cache.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +80,8 @@ class RemoteCache:
         self._lease_wait = lease_wait_seconds
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self.deferred = DeferredInvalidations()
+        self.outbox: Outbox | None = None
+        """The durable copy of owed invalidations (`use_outbox`); without it they live only in `deferred`."""
         self.recovery = Recovery(
             breaker,
             probe=backend.ping,
@@ -203,10 +209,10 @@ class RemoteCache:
 
     # ---------------------------------------------------------------- writes
 
-    async def invalidate(self, logical_keys: Iterable[str]) -> int:
+    async def invalidate(self, logical_keys: Iterable[str]) -> int | None:
         """Delete entries and their leases (list keys: renew the generation); queue them without the cache.
 
-        Returns the number of cache keys removed (0 when queued).
+        Returns the number of cache keys removed, or None when the invalidation was queued instead.
         """
         batch = list(dict.fromkeys(logical_keys))
         if not batch:
@@ -215,7 +221,7 @@ class RemoteCache:
             deleted = await self.call("invalidate", lambda: self._delete_logical(batch))
         except CacheUnavailableError:
             self._defer(batch)
-            return 0
+            return None
         self.metrics.cache_invalidations.labels("delivered").inc(len(batch))
         return deleted
 
@@ -236,8 +242,11 @@ class RemoteCache:
         self.breaker.trip()
         self.recovery.start()
 
-    async def put(self, logical: str, entry: Entry) -> bool:
-        """Write-through: store `entry` unless the cache holds a newer version; cancels in-flight fills."""
+    async def put(self, logical: str, entry: Entry) -> bool | None:
+        """Write-through: store `entry` unless the cache holds a newer version; cancels in-flight fills.
+
+        True when stored, False when the cache held a newer version, None when queued as an invalidation.
+        """
         key = self.keys.entry(logical)
         ttl_ms = self.ttl_ms(entry)
         try:
@@ -246,7 +255,7 @@ class RemoteCache:
             )
         except CacheUnavailableError:
             self._defer([logical])
-            return False
+            return None
         result = "stored" if stored else "older"
         self.counters[f"puts_{result}"] += 1
         return stored
@@ -268,8 +277,34 @@ class RemoteCache:
             self.recovery.start()
             raise
 
+    def use_outbox(self, outbox: Outbox) -> None:
+        """Deliver `outbox` before the breaker closes, and every `outbox.drain_seconds` while it is closed."""
+        self.outbox = outbox
+        outbox.start(self._deliver_guarded, self.breaker.allow)
+
+    async def _deliver_guarded(self, logical_keys: list[str]) -> None:
+        # A drain's delete: guarded like any command, and never queued (the outbox rows stay instead).
+        await self.call("invalidate", lambda: self._delete_logical(logical_keys))
+        self.metrics.cache_invalidations.labels("outbox").inc(len(logical_keys))
+
+    async def _drain_outbox(self) -> None:
+        # Recovery's drain runs half-open, so it calls the backend directly; a cache error propagates
+        # (the recovery trips the breaker again and retries).
+        if self.outbox is None:
+            return
+        try:
+            delivered = await self.outbox.drain(self._delete_logical)
+        except DatabaseUnavailableError as exc:
+            # Without the database this task cannot read the rows, nor serve misses; keeping the
+            # cache closed would fail the reads it can still serve. The periodic drain catches up.
+            log.warning("outbox not drained on recovery: database unavailable", extra={"error": str(exc)})
+            return
+        self.counters["outbox_replayed"] += delivered
+
     async def _replay_deferred(self) -> None:
-        # Invalidations that could not be delivered must land before any read trusts the cache again.
+        # Invalidations that could not be delivered must land before any read trusts the cache again:
+        # every task's (the outbox), then this task's own (its queue, which also holds prefixes).
+        await self._drain_outbox()
         keys, prefixes = self.deferred.snapshot()
         for prefix in sorted(prefixes):
             await self.backend.delete_matching(self.keys.match(prefix), prefix)
@@ -301,6 +336,8 @@ class RemoteCache:
             return None
 
     async def close(self) -> None:
-        """Stop the recovery probe and close the connections."""
+        """Stop the recovery probe and the outbox drain, and close the connections."""
         self.recovery.cancel()
+        if self.outbox is not None:
+            await self.outbox.close()
         await self.backend.close()

@@ -35,9 +35,12 @@ class CacheStrategy(ABC):
         """The entry at `key`, loading it with `load` on a miss."""
         return await self.cache.get_or_load(key, entity, load)
 
-    async def written(self, change: ProductChange) -> None:
-        """Called after the write committed and before the response is sent."""
-        await self.cache.invalidate([change.product_key, *change.derived_keys])
+    async def written(self, change: ProductChange) -> bool:
+        """Called after the write committed and before the response is sent; True if the cache has it.
+
+        False means an update was queued instead (the cache is unusable): the write's outbox row stays.
+        """
+        return await self.cache.invalidate([change.product_key, *change.derived_keys]) is not None
 
 
 class CacheAside(CacheStrategy):
@@ -75,9 +78,10 @@ class WriteThrough(CacheStrategy):
 
     name = "write-through"
 
-    async def written(self, change: ProductChange) -> None:
-        await self.cache.put(change.product_key, change.entry)
-        await self.cache.invalidate(change.derived_keys)
+    async def written(self, change: ProductChange) -> bool:
+        stored = await self.cache.put(change.product_key, change.entry)
+        removed = await self.cache.invalidate(change.derived_keys)
+        return stored is not None and removed is not None
 
 
 STRATEGIES: dict[CacheStrategyName, type[CacheStrategy]] = {

@@ -15,6 +15,10 @@ log = logging.getLogger(__name__)
 class Recovery:
     """While the breaker is open: every `reset_seconds`, `probe` the cache and `replay` what is owed; then close.
 
+    What is owed (`RemoteCache._replay_deferred`): first every task's outbox rows, so this task never
+    trusts the cache again while it still holds an entry another task's write could not invalidate;
+    then this task's own queue.
+
     Both callables raise one of `down_errors` when the cache is still unusable; the breaker then
     opens again and the loop waits for the next interval. The breaker closes only when `owed()` says
     nothing is left, checked in the same step as the close (no await between them, so no
