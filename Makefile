@@ -73,11 +73,10 @@ test: lint typecheck test-packages
 # make bench [ARGS="--only http"]: the benchmark suite, a few minutes against the local PostgreSQL
 # (its own database catalog_bench) and private redis-servers; prints the tables, writes JSON and PNG to
 # bench/results/ and the tables into docs/benchmarks.md. Installs its own extras: the uv dependency
-# group "bench" (matplotlib, numpy, cashews; `make test` does not need it) and wrk from apt.
+# group "bench" (matplotlib, numpy, cashews; `make test` does not need it), and wrk and memcached
+# (the engines section) from apt. BENCH_QUICK=1 (or ARGS=--quick): every section in short form.
 bench: setup
-	@command -v wrk >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq wrk; }
+	@tools/apt-install wrk memcached redis-server
 	$(UV) sync --frozen --group bench
 	$(UV) run --frozen --no-sync --group bench python -m bench $(ARGS)
 

@@ -5,6 +5,10 @@ Sections, in order (each prints as it goes):
   eviction    hit ratio per maxmemory-policy at 20% of the working set (private redis-servers)
   stampede    100 concurrent requests for one cold key: the project's protection, none, cashews
   http        one uvicorn worker under wrk: bare endpoints, cache-hit and database paths
+  hit_path    the hit path against bare ASGI baselines (no I/O, one Redis GET), near cache on and off
+  staleness   two app processes with near caches: staleness after acknowledged writes, Redis paused
+  near_compare the near cache beside cashews' client_side mode (hit cost, cross-instance staleness)
+  engines     Valkey (redis-server, allkeys-lfu) vs Memcached at one memory budget on one trace
   outage      a private Redis stopped and restarted under load
   offline_plan wall time of the offline plan of the prod stack (bench/offline_plan.py)
 Opt-in (only when named in --only; also `python -m bench.soak`):
@@ -35,14 +39,39 @@ from typing import Any
 
 import asyncpg
 
-from bench import db_load, eviction, offline_plan, outage, plots, report, soak, stampede, throughput
+from bench import (
+    db_load,
+    engines,
+    eviction,
+    hitpath,
+    near_compare,
+    offline_plan,
+    outage,
+    plots,
+    report,
+    soak,
+    staleness,
+    stampede,
+    throughput,
+)
 from bench.servers import HOST, PG_PORT, PG_USER, PrivateRedis, free_port, prepare_database
 from bench.trace import zipf_trace
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 DOC = ROOT / "docs" / "benchmarks.md"
-SECTIONS = ("db_load", "eviction", "stampede", "http", "outage", "offline_plan")
+SECTIONS = (
+    "db_load",
+    "eviction",
+    "stampede",
+    "http",
+    "hit_path",
+    "staleness",
+    "near_compare",
+    "engines",
+    "outage",
+    "offline_plan",
+)
 OPT_IN = ("soak",)
 """Sections that run only when named in --only (never in the default run)."""
 
@@ -69,6 +98,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "--out", type=Path, default=RESULTS, help="results folder (default bench/results; --quick: build/bench-quick)"
     )
     args = parser.parse_args(argv)
+    if os.environ.get("BENCH_QUICK") == "1":
+        args.quick = True
     unknown = set(args.only.split(",")) - set(SECTIONS) - set(OPT_IN)
     if unknown:
         parser.error(f"unknown sections {sorted(unknown)}; choose from {','.join(SECTIONS + OPT_IN)}")
@@ -146,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"   ({results['timings_s'][name]:.0f} s)", flush=True)
 
     trace = zipf_trace(args.requests, seed=args.seed)
-    needs_db = {"db_load", "eviction", "stampede", "http", "outage"} & set(only)
+    needs_db = {"db_load", "eviction", "stampede", "http", "hit_path", "staleness", "engines", "outage"} & set(only)
     if needs_db:
         print(f"== seed: {args.products:,} products into {args.database}", flush=True)
         seeded = prepare_database(args.database, args.products)
@@ -193,6 +224,36 @@ def main(argv: list[str] | None = None) -> int:
                 connections=args.connections,
             ),
         )
+        section(
+            "hit_path",
+            lambda: hitpath.run(
+                database=args.database,
+                redis_port=redis_main.port,
+                rounds=args.http_rounds,
+                seconds=args.http_seconds,
+                connections=args.connections,
+            ),
+        )
+        section(
+            "near_compare",
+            lambda: asyncio.run(near_compare.run(redis_port=redis_main.port, samples=200 if args.quick else 1000)),
+        )
+    section(
+        "staleness",
+        lambda: staleness.run(database=args.database, writes=200 if args.quick else 1000),
+    )
+    section(
+        "engines",
+        lambda: engines.run(
+            trace,
+            database=args.database,
+            warmup=args.warmup,
+            window=args.window,
+            seconds=args.http_seconds,
+            rounds=args.http_rounds,
+            connections=args.connections,
+        ),
+    )
     section(
         "outage",
         lambda: outage.run(
@@ -240,6 +301,8 @@ def _render(args: argparse.Namespace, results: dict[str, Any], *, full_run: bool
         "stampede": ("stampede.png", plots.stampede),
         "http": ("http.png", plots.http),
         "outage": ("outage.png", plots.outage),
+        "hit_path": ("hit_path.png", plots.hit_path),
+        "engines": ("engines.png", plots.engines),
     }
     for name, (filename, draw) in figures.items():
         if results.get(name):

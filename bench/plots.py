@@ -225,3 +225,36 @@ def outage(result: dict[str, Any], out: Path) -> Path:
     ax.legend(fontsize=8, loc="lower left")
     ax.grid(alpha=0.3)
     return _save(fig, out)
+
+
+def hit_path(result: dict[str, Any], out: Path) -> Path:
+    """req/s of the hit path beside the bare baselines."""
+    rows = list(result["endpoints"].values())
+    fig, ax = plt.subplots(figsize=(9, 4))
+    colours = ["#7f7f7f" if row["label"].startswith("bare") else "#1f77b4" for row in rows]
+    _hbar(
+        ax,
+        [row["label"] for row in rows],
+        [row["rps"] for row in rows],
+        colours,
+        "req/s (one uvicorn worker)",
+        "{:,.0f}",
+    )
+    ax.set_title("Hit path vs bare ASGI baselines")
+    return _save(fig, out)
+
+
+def engines(result: dict[str, Any], out: Path) -> Path:
+    """Valkey vs Memcached: DB reads avoided, evictions, hit-path req/s."""
+    names = list(result["engines"])
+    data = result["engines"]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    panels = (
+        ("DB reads avoided", [100 * data[n]["db_reads_avoided"] for n in names], "{:.1f}%"),
+        ("evictions", [data[n]["evictions"] for n in names], "{:,.0f}"),
+        ("hit path req/s", [data[n]["hit_path"]["rps"] for n in names], "{:,.0f}"),
+    )
+    for ax, (title, values, fmt) in zip(axes, panels, strict=True):
+        _hbar(ax, names, values, ["#d62728", "#2ca02c"][: len(names)], title, fmt)
+    fig.suptitle(f"Valkey vs Memcached at {result['budget_mb']} MB, same trace")
+    return _save(fig, out)

@@ -83,6 +83,49 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "met": outage["failed_requests"] == 0,
             }
         )
+    hit = results.get("hit_path")
+    if hit:
+        ratios = hit["ratios"]
+        rows.append(
+            {
+                "target": "near-cache hit >= 0.5x the bare ASGI no-I/O app (issue 18)",
+                "measured": f"{ratios['near_vs_bare_noop']:.2f}x",
+                "met": hit["targets"]["near_vs_bare_noop"]["met"],
+            }
+        )
+        rows.append(
+            {
+                "target": "Redis hit (near cache off) >= 0.8x the bare ASGI one-GET app (issue 18)",
+                "measured": f"{ratios['remote_vs_bare_get']:.2f}x",
+                "met": hit["targets"]["remote_vs_bare_get"]["met"],
+            }
+        )
+    stale = results.get("staleness")
+    if stale:
+        steady = stale["steady"]
+        rows.append(
+            {
+                "target": "staleness in another process after an acknowledged write: p99 <= 50 ms",
+                "measured": f"p50 {steady['p50_ms']} ms, p99 {steady['p99_ms']} ms, max {steady['max_ms']} ms "
+                f"over {steady['writes']} writes",
+                "met": stale["targets"]["p99_ms"]["met"],
+            }
+        )
+        rows.append(
+            {
+                "target": "0 stale reads in the writing process (steady and with Redis paused)",
+                "measured": f"{steady['stale_reads_in_writer']} + {stale['paused']['stale_reads_in_writer']}",
+                "met": stale["targets"]["stale_reads_in_writer"]["met"],
+            }
+        )
+        rows.append(
+            {
+                "target": "Redis paused: no stale reads beyond the flush (vs the no-near-cache control)",
+                "measured": f"{stale['paused']['stale_reads_in_other_after_flush_deadline']} vs "
+                f"{stale['paused_control']['stale_reads_in_other_after_flush_deadline']}",
+                "met": stale["targets"]["stale_after_flush_beyond_control"]["met"],
+            }
+        )
     plan = results.get("offline_plan")
     if plan:
         rows.append(
@@ -263,6 +306,93 @@ def markdown(results: dict[str, Any]) -> str:
                 "",
             ]
 
+    hit = results.get("hit_path")
+    if hit:
+        out += [f"**Hit path against bare baselines** — {hit['server']}; {hit['load_generator']}.", ""]
+        out += _table(
+            ["endpoint", "req/s", "p50", "p99"],
+            [
+                [row["label"], f"{row['rps']:,.0f}", f"{row['p50_ms']:.2f} ms", f"{row['p99_ms']:.2f} ms"]
+                for row in hit["endpoints"].values()
+            ],
+        )
+        out += [
+            "Ratios (median of per-round ratios): " + ", ".join(f"{k} {v:.2f}" for k, v in hit["ratios"].items()),
+            "",
+        ]
+    stale = results.get("staleness")
+    if stale:
+        out += [
+            f"**Cross-process staleness** — two app processes with near caches (heartbeat {stale['heartbeat_s']} s, "
+            f"breaker reset {stale['breaker_reset_s']} s); staleness = acknowledgement to the other process's first "
+            "fresh read (includes that read's own round trip).",
+            "",
+        ]
+        out += _table(
+            ["run", "writes", "p50", "p99", "max", "stale in writer", "stale in other", "after flush deadline"],
+            [
+                [
+                    name,
+                    str(run["writes"]),
+                    f"{run['p50_ms']} ms",
+                    f"{run['p99_ms']} ms",
+                    f"{run['max_ms']} ms",
+                    str(run["stale_reads_in_writer"]),
+                    str(run.get("stale_reads_in_other", "")),
+                    str(run.get("stale_reads_in_other_after_flush_deadline", "-")),
+                ]
+                for name, run in (
+                    ("steady, near cache on", stale["steady"]),
+                    ("Redis paused, near cache on", stale["paused"]),
+                    ("Redis paused, near cache off (control)", stale["paused_control"]),
+                )
+            ],
+        )
+    near = results.get("near_compare")
+    if near:
+        out += ["**Near cache vs cashews client_side** — " + near["note"] + ".", ""]
+        out += _table(
+            ["variant", "hit", "Redis read", "staleness p50", "p99", "max", "never fresh"],
+            [
+                [
+                    name,
+                    f"{v['hit_us']:.1f} us",
+                    f"{v['redis_read_us']:.0f} us",
+                    f"{v['staleness']['p50_ms']} ms",
+                    f"{v['staleness']['p99_ms']} ms",
+                    f"{v['staleness']['max_ms']} ms",
+                    f"{v['staleness']['never_fresh']}/{v['staleness']['samples']}",
+                ]
+                for name, v in near["variants"].items()
+            ],
+        )
+        out += [f"- {d}" for d in near["differences"]] + [""]
+    engines = results.get("engines")
+    if engines:
+        out += [f"**Valkey vs Memcached** — {engines['budget_mb']} MB each, the same trace, near cache off.", ""]
+        out += _table(
+            [
+                "engine",
+                "DB reads avoided",
+                "evictions",
+                "items",
+                "hit path req/s",
+                "errors while down",
+                "DB reads after restart",
+            ],
+            [
+                [
+                    name,
+                    _pct(e["db_reads_avoided"]),
+                    f"{e['evictions']:,}",
+                    f"{e['items']:,}",
+                    f"{e['hit_path']['rps']:,.0f}",
+                    str(e["outage"]["errors_while_down"]),
+                    f"{e['outage']['db_reads_of_first_reads_after_restart']}/{e['outage']['reads_while_down']}",
+                ]
+                for name, e in engines["engines"].items()
+            ],
+        )
     plan = results.get("offline_plan")
     if plan:
         out += [

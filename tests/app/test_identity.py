@@ -254,6 +254,7 @@ async def test_iam_token_renewed_and_old_one_removed_without_restart_or_failed_c
         REDIS_USER=user,
         REDIS_CACHE_NAME=cache_name,
         AWS_REGION=REGION,
+        CACHE_NEAR_ENABLED="false",  # the reads must reach Redis to exercise its connections
     )
     aws = AwsAuth(REGION, static_session())
     credentials = credentials_from_settings(settings, aws=aws, clock=clocks)
@@ -345,7 +346,11 @@ async def test_rotated_auth_token_is_read_again_when_refused(
     admin = _admin(acl_redis)
     admin.execute_command("ACL", "SETUSER", "default", "on", "resetpass", f">{old}", "~*", "&*", "+@all")
     settings = make_settings(
-        REDIS_PORT=str(acl_redis.port), REDIS_AUTH="token", REDIS_AUTH_SECRET_ARN=arn, AWS_REGION=REGION
+        REDIS_PORT=str(acl_redis.port),
+        REDIS_AUTH="token",
+        REDIS_AUTH_SECRET_ARN=arn,
+        AWS_REGION=REGION,
+        CACHE_NEAR_ENABLED="false",  # the reads must reach Redis to exercise its connections
     )
     session = static_session()
     with FakeSecretsManager(arn, old) as secrets:

@@ -158,6 +158,14 @@ class Settings(BaseSettings):
     cache_outbox_drain_seconds: float = Field(default=1.0, ge=0.05, le=600)
     """How often every task delivers invalidations left in the outbox (a writer that could not reach the
     cache, or died first); with the cache reachable again, bounds how long another task serves an old entry."""
+    cache_near_enabled: bool = True
+    """The in-process near cache (L1) in front of Redis/Valkey, kept coherent by client tracking; used with
+    CACHE_BACKEND=redis outside cluster mode (ignored otherwise)."""
+    cache_near_max_entries: int = Field(default=10_000, ge=1, le=10_000_000)
+    cache_near_max_bytes: int = Field(default=32 * 1024 * 1024, ge=64 * 1024, le=4 * 1024**3)
+    """Bytes of keys and payloads (plus a fixed overhead per entry) the near cache may hold."""
+    cache_near_heartbeat_seconds: float = Field(default=0.5, gt=0, le=30)
+    """PING interval of the invalidation connection; silent for twice this, the near cache is flushed and bypassed."""
 
     run_migrations: bool = False
     """Apply pending migrations at startup, under a PostgreSQL advisory lock."""

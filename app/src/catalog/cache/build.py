@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+from redis.asyncio import Redis
+
 from catalog.cache.backends.base import CacheBackend
 from catalog.cache.backends.memcached_backend import MemcachedBackend
 from catalog.cache.backends.memcached_client import build_memcached_client
@@ -11,6 +13,7 @@ from catalog.cache.backends.redis_backend import RedisBackend
 from catalog.cache.backends.redis_client import RedisClient, build_redis_client
 from catalog.cache.keys import KeySpace
 from catalog.cache.layer import CacheLayer
+from catalog.cache.near import InvalidationListener, NearCache, NearCacheLayer
 from catalog.cache.remote import RemoteCache
 from catalog.cache.resilience import CircuitBreaker
 from catalog.credentials import Credentials
@@ -55,6 +58,18 @@ async def build_cache(
         breaker=CircuitBreaker(settings.redis_breaker_threshold),
         breaker_reset_seconds=settings.redis_breaker_reset_seconds,
         probe_timeout_seconds=max(1.0, 4 * settings.redis_timeout_seconds),
-        max_in_flight=settings.redis_pool_size if in_cluster else None,
+        # Redis: the pools raise when exhausted (redis_client.py), so in-flight commands wait here.
+        max_in_flight=settings.redis_pool_size if settings.cache_backend == "redis" else None,
     )
+    if settings.cache_near_enabled and isinstance(backend, RedisBackend) and not in_cluster:
+        assert isinstance(backend.client, Redis)
+        near = NearCache(max_entries=settings.cache_near_max_entries, max_bytes=settings.cache_near_max_bytes)
+        listener = InvalidationListener(
+            near,
+            backend.client,
+            [settings.cache_key_prefix],
+            heartbeat_seconds=settings.cache_near_heartbeat_seconds,
+        )
+        listener.start()
+        return NearCacheLayer(remote, near, listener)
     return CacheLayer(remote)

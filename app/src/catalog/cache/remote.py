@@ -112,6 +112,15 @@ class RemoteCache:
     async def lookup(self, key: str, entity: str) -> Entry | None:
         """The entry at `key`, or None on a miss; raises `CacheUnavailableError` when the cache is unusable."""
         raw = await self.call("get", lambda: self.backend.get(key))
+        return self._decoded(raw, key, entity)
+
+    async def lookup_with_ttl(self, key: str, entity: str) -> tuple[Entry, int] | None:
+        """As `lookup`, with the entry's remaining TTL in ms (one round trip; the near cache's fill)."""
+        raw, ttl_ms = await self.call("get", lambda: self.backend.get_with_ttl(key))
+        entry = self._decoded(raw, key, entity)
+        return None if entry is None else (entry, ttl_ms)
+
+    def _decoded(self, raw: bytes | None, key: str, entity: str) -> Entry | None:
         if raw is None:
             return None
         try:
@@ -119,13 +128,17 @@ class RemoteCache:
         except CorruptEntryError:
             log.warning("ignoring a malformed cache entry", extra={"key": key})
             return None
+        self.count_hit(entry, entity)
+        return entry
+
+    def count_hit(self, entry: Entry, entity: str) -> None:
+        """Count a read the cache answered (positive or negative entry)."""
         if entry.payload is None:
             self.counters["negative_hits"] += 1
             self.metrics.negative_hit[entity].inc()
         else:
             self.counters["hits"] += 1
             self.metrics.hit[entity].inc()
-        return entry
 
     async def raw(self, logical: str) -> bytes | None:
         """Exactly one cache read of a logical key's entry, bytes as stored (the benchmark baseline)."""

@@ -1,4 +1,7 @@
-"""Request-scoped access to the lifespan's resources, as `Annotated` dependency aliases."""
+"""Request-scoped access to the lifespan's resources, as `Annotated` dependency aliases.
+
+Async on purpose: FastAPI runs a sync dependency in a worker thread, a thread hop per request.
+"""
 
 from __future__ import annotations
 
@@ -11,20 +14,22 @@ from catalog.resources import Resources
 from catalog.service import CatalogService
 
 
-def get_resources(request: Request) -> Resources:
+async def get_resources(request: Request) -> Resources:
     """What the lifespan opened (pool, cache, service)."""
     resources: Resources = request.app.state.resources
     return resources
 
 
-def get_service(request: Request) -> CatalogService:
+async def get_service(request: Request) -> CatalogService:
     """The catalog service."""
-    return get_resources(request).service
+    resources: Resources = request.app.state.resources
+    return resources.service
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     """This app's metrics registry."""
-    return get_resources(request).metrics
+    resources: Resources = request.app.state.resources
+    return resources.metrics
 
 
 ServiceDep = Annotated[CatalogService, Depends(get_service)]

@@ -55,6 +55,10 @@ class CacheBackend(ABC):
     async def get(self, key: str) -> bytes | None:
         """The value at `key`, None when absent (a fill in progress counts as absent)."""
 
+    async def get_with_ttl(self, key: str) -> tuple[bytes | None, int]:
+        """The value and its remaining TTL in ms; only a backend that can host a near cache has it."""
+        raise NotImplementedError(f"the {self.name} backend cannot host a near cache")
+
     @abstractmethod
     async def get_or_lease(self, key: str, token: str, lease_ms: int) -> LeaseReply:
         """The entry, or else try to take the fill lease (one atomic step where the server allows)."""

@@ -93,6 +93,14 @@ class RedisBackend(CacheBackend):
         raw = await self.client.get(key)
         return raw.encode() if isinstance(raw, str) else raw
 
+    async def get_with_ttl(self, key: str) -> tuple[bytes | None, int]:
+        """The value and its remaining TTL in ms (-1: none, -2: absent), pipelined in one round trip."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.get(key)
+        pipe.pttl(key)
+        raw, ttl_ms = await pipe.execute()
+        return (raw.encode() if isinstance(raw, str) else raw), int(ttl_ms)
+
     async def get_or_lease(self, key: str, token: str, lease_ms: int) -> LeaseReply:
         reply: list[Any] = await self._get_or_lease(keys=[key, self._keys.lease(key)], args=[token, lease_ms])
         status = LeaseStatus(int(reply[0]))
