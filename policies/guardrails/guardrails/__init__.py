@@ -20,11 +20,13 @@ from . import (
     kms,
     load_balancing,
     logs,
+    messaging,
     network,
     rds,
     resource_policies,
     s3,
     secrets,
+    storage,
     tagging,
     topology,
     waf,
@@ -53,6 +55,8 @@ def all_policies() -> list[Policy]:
         *s3.policies(),
         *kms.policies(),
         *secrets.policies(),
+        *messaging.policies(),
+        *storage.policies(),
         *tagging.policies(),
     ]
 

@@ -189,6 +189,13 @@ def _no_user_policies(args: ResourceValidationArgs, report: Report) -> None:
     report("Permissions are granted to an IAM user directly; grant them to a role (or a group) that users assume.")
 
 
+def _no_access_keys(args: ResourceValidationArgs, report: Report) -> None:
+    report(
+        "An IAM access key is a long-lived credential, and Pulumi keeps its secret in the stack state; "
+        "workloads use role credentials (task, instance or web identity roles), which expire."
+    )
+
+
 def policies() -> Sequence[ResourceValidationPolicy]:
     mandatory, advisory = EnforcementLevel.MANDATORY, EnforcementLevel.ADVISORY
     return [
@@ -252,5 +259,15 @@ def policies() -> Sequence[ResourceValidationPolicy]:
             enforcement=advisory,
             severity=Severity.MEDIUM,
             remediation="Attach the policy to a role the user assumes (or to a group), not to the user.",
+        ),
+        resource_policy(
+            name="iam-no-access-keys",
+            description="The stack creates no IAM access keys (long-lived user credentials).",
+            types=[t.IAM_ACCESS_KEY],
+            check=_no_access_keys,
+            enforcement=mandatory,
+            severity=Severity.HIGH,
+            remediation="Remove the aws.iam.AccessKey: give the workload a role (ECS taskRoleArn, an instance "
+            "profile, or an OIDC web identity role for CI) instead of a user's keys.",
         ),
     ]

@@ -50,6 +50,8 @@ ELASTICACHE_CLUSTER: Final = "aws:elasticache/cluster:Cluster"
 RDS_INSTANCE: Final = "aws:rds/instance:Instance"
 RDS_CLUSTER: Final = "aws:rds/cluster:Cluster"
 RDS_CLUSTER_INSTANCE: Final = "aws:rds/clusterInstance:ClusterInstance"
+RDS_SNAPSHOT: Final = "aws:rds/snapshot:Snapshot"
+RDS_CLUSTER_SNAPSHOT: Final = "aws:rds/clusterSnapshot:ClusterSnapshot"
 
 SECURITY_GROUP: Final = "aws:ec2/securityGroup:SecurityGroup"
 SECURITY_GROUP_RULE: Final = "aws:ec2/securityGroupRule:SecurityGroupRule"
@@ -66,6 +68,7 @@ IAM_ROLE_POLICY_ATTACHMENT: Final = "aws:iam/rolePolicyAttachment:RolePolicyAtta
 IAM_POLICY_ATTACHMENT: Final = "aws:iam/policyAttachment:PolicyAttachment"
 IAM_USER_POLICY_ATTACHMENT: Final = "aws:iam/userPolicyAttachment:UserPolicyAttachment"
 IAM_GROUP_POLICY_ATTACHMENT: Final = "aws:iam/groupPolicyAttachment:GroupPolicyAttachment"
+IAM_ACCESS_KEY: Final = "aws:iam/accessKey:AccessKey"
 
 S3_BUCKET: Final = "aws:s3/bucket:Bucket"
 S3_BUCKET_V2: Final = "aws:s3/bucketV2:BucketV2"
@@ -108,3 +111,6 @@ SECURITY_GROUP_EGRESS_RULE: Final = "aws:vpc/securityGroupEgressRule:SecurityGro
 LAUNCH_TEMPLATE: Final = "aws:ec2/launchTemplate:LaunchTemplate"
 EC2_INSTANCE: Final = "aws:ec2/instance:Instance"
 EBS_VOLUME: Final = "aws:ebs/volume:Volume"
+
+DYNAMODB_TABLE: Final = "aws:dynamodb/table:Table"
+EFS_FILE_SYSTEM: Final = "aws:efs/fileSystem:FileSystem"
