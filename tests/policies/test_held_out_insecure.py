@@ -1119,6 +1119,120 @@ CASES: Final[list[Case]] = [
             n, engine="redis", node_type="cache.t4g.micro", num_cache_nodes=1, transit_encryption_enabled=True
         ),
     ),
+    # Round 2: newer resource types and less common spellings of the same families
+    _case(
+        "iam-exclusive-attachments-admin",
+        "iam-no-admin-policies",
+        lambda n: aws.iam.RolePolicyAttachmentsExclusive(
+            n, role_name=aws.iam.Role(f"{n}.role", assume_role_policy=SERVICE_TRUST).name, policy_arns=[ADMIN]
+        ),
+        lambda n: aws.iam.RolePolicyAttachmentsExclusive(
+            n, role_name=aws.iam.Role(f"{n}.role", assume_role_policy=SERVICE_TRUST).name, policy_arns=[READ_ONLY]
+        ),
+    ),
+    _case(
+        "iam-user-exclusive-attachments",
+        "iam-no-user-policies",
+        lambda n: aws.iam.UserPolicyAttachmentsExclusive(
+            n, user_name=aws.iam.User(f"{n}.user").name, policy_arns=[READ_ONLY]
+        ),
+        lambda n: aws.iam.RolePolicyAttachmentsExclusive(
+            n, role_name=aws.iam.Role(f"{n}.role", assume_role_policy=SERVICE_TRUST).name, policy_arns=[READ_ONLY]
+        ),
+    ),
+    _case(
+        "iam-star-on-not-resource",
+        {"iam-no-admin-policies", "iam-no-wildcard-actions", "iam-no-wildcard-resources"},
+        lambda n: aws.iam.Policy(n, policy=_doc({"Effect": "Allow", "Action": "*", "NotResource": BUCKET_ARN})),
+        lambda n: aws.iam.Policy(n, policy=_doc(_allow("s3:GetObject", BUCKET_ARN))),
+    ),
+    _case(
+        "s3-object-public-acl",
+        "s3-no-public-acl",
+        lambda n: aws.s3.BucketObjectv2(n, bucket="platform-assets", key="index.html", content="hi", acl="public-read"),
+        lambda n: aws.s3.BucketObjectv2(n, bucket="platform-assets", key="index.html", content="hi", acl="private"),
+    ),
+    _case(
+        "s3-account-public-access-block-off",
+        "s3-public-access-block",
+        lambda n: aws.s3.AccountPublicAccessBlock(
+            n, block_public_acls=True, block_public_policy=False, ignore_public_acls=True, restrict_public_buckets=False
+        ),
+        lambda n: aws.s3.AccountPublicAccessBlock(
+            n, block_public_acls=True, block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True
+        ),
+    ),
+    _case(
+        "efs-policy-everyone",
+        PUBLIC,
+        lambda n: aws.efs.FileSystemPolicy(
+            n, file_system_id="fs-1", policy=_doc(_allow("elasticfilesystem:ClientMount", Principal={"AWS": "*"}))
+        ),
+        lambda n: aws.efs.FileSystemPolicy(
+            n,
+            file_system_id="fs-1",
+            policy=_doc(_allow("elasticfilesystem:ClientMount", Principal={"AWS": role_arn("app-task")})),
+        ),
+    ),
+    _case(
+        "backup-vault-policy-everyone",
+        PUBLIC,
+        lambda n: aws.backup.VaultPolicy(
+            n, backup_vault_name="vault", policy=_doc(_allow("backup:CopyIntoBackupVault", Principal="*"))
+        ),
+        lambda n: aws.backup.VaultPolicy(
+            n,
+            backup_vault_name="vault",
+            policy=_doc(_allow("backup:CopyIntoBackupVault", Principal={"AWS": f"arn:aws:iam::{OTHER_ACCOUNT}:root"})),
+        ),
+    ),
+    _case(
+        "event-bus-policy-everyone",
+        PUBLIC,
+        lambda n: aws.cloudwatch.EventBusPolicy(
+            n, event_bus_name="default", policy=_doc(_allow("events:PutEvents", Principal="*"))
+        ),
+        lambda n: aws.cloudwatch.EventBusPolicy(
+            n,
+            event_bus_name="default",
+            policy=_doc(_allow("events:PutEvents", Principal={"AWS": f"arn:aws:iam::{OTHER_ACCOUNT}:root"})),
+        ),
+    ),
+    _case(
+        "backup-vault-aws-managed-key",
+        "backup-vault-cmk",
+        lambda n: aws.backup.Vault(n),
+        lambda n: aws.backup.Vault(n, kms_key_arn=KEY),
+    ),
+    _case(
+        "ecs-read-only-unset",
+        "ecs-read-only-root-filesystem",
+        lambda n: task_definition(n, [_without("readonlyRootFilesystem")]),
+        lambda n: _task(n),
+    ),
+    _case(
+        "ecs-access-key-value",
+        "ecs-no-plaintext-secrets",
+        lambda n: _task(n, environment=[{"name": "UPSTREAM", "value": "AKIAIOSFODNN7EXAMPLE"}]),
+        lambda n: _task(n, environment=[{"name": "UPSTREAM", "value": "https://api.example.com"}]),
+    ),
+    _case(
+        "ecs-docker-socket",
+        "ecs-no-host-namespaces",
+        lambda n: task_definition(
+            n,
+            [container(mountPoints=[{"sourceVolume": "docker", "containerPath": "/var/run/docker.sock"}])],
+            requires_compatibilities=["EC2"],
+            volumes=[{"name": "docker", "host_path": "/var/run/docker.sock"}],
+        ),
+        lambda n: task_definition(n, [container()], requires_compatibilities=["EC2"], volumes=[{"name": "scratch"}]),
+    ),
+    _case(
+        "ecs-seccomp-unconfined",
+        "ecs-no-added-capabilities",
+        lambda n: _task(n, dockerSecurityOptions=["seccomp:unconfined"]),
+        lambda n: _task(n),
+    ),
 ]
 
 

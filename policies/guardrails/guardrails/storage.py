@@ -1,4 +1,4 @@
-"""DynamoDB tables and EFS file systems: recoverable and encrypted."""
+"""DynamoDB tables, EFS file systems and AWS Backup vaults: recoverable, and encrypted under keys of our own."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pulumi_policy import EnforcementLevel, ResourceValidationArgs, ResourceValidationPolicy, Severity
 
 from . import resource_types as t
-from .props import as_mapping
+from .props import as_mapping, is_set
 from .rules import Report, resource_policy
 
 
@@ -24,6 +24,13 @@ def _efs_encrypted(args: ResourceValidationArgs, report: Report) -> None:
     # cannot be turned on later without a new file system.
     if args.props.get("encrypted") is not True:
         report("encrypted is not true: the file system's data and metadata are stored unencrypted.")
+
+
+def _backup_vault_cmk(args: ResourceValidationArgs, report: Report) -> None:
+    # Without kmsKeyArn, AWS Backup encrypts the vault's recovery points with the AWS managed key
+    # aws/backup, whose policy the account's principals share.
+    if not is_set(args.props, "kmsKeyArn") or str(args.props["kmsKeyArn"]).endswith("alias/aws/backup"):
+        report("kmsKeyArn does not name a customer-managed key: the vault uses the AWS managed key aws/backup.")
 
 
 def policies() -> Sequence[ResourceValidationPolicy]:
@@ -47,5 +54,14 @@ def policies() -> Sequence[ResourceValidationPolicy]:
             severity=Severity.HIGH,
             remediation="encrypted=True with kmsKeyId=<a customer-managed key ARN> (set at creation; changing it "
             "replaces the file system).",
+        ),
+        resource_policy(
+            name="backup-vault-cmk",
+            description="AWS Backup vaults encrypt recovery points with a customer-managed KMS key.",
+            types=[t.BACKUP_VAULT],
+            check=_backup_vault_cmk,
+            enforcement=advisory,
+            severity=Severity.MEDIUM,
+            remediation="kmsKeyArn=<a customer-managed key ARN> (set at creation; changing it replaces the vault).",
         ),
     ]
