@@ -247,6 +247,26 @@ def _legacy_rule(name: str, cidr: str) -> None:
     )
 
 
+def _ipv6_all(name: str, cidr: str) -> None:
+    group = aws.ec2.SecurityGroup(f"{name}.sg", vpc_id="vpc-0123456789abcdef0", description="worker")
+    aws.vpc.SecurityGroupIngressRule(
+        name, security_group_id=group.id, ip_protocol="-1", cidr_ipv6=cidr, description="all"
+    )
+
+
+# -- Lambda ------------------------------------------------------------------------------------------
+def _function(name: str, variables: dict[str, str]) -> None:
+    aws.lambda_.Function(
+        name,
+        role=role_arn(f"{name}-function"),
+        runtime="python3.13",
+        handler="index.handler",
+        s3_bucket="platform-artifacts",
+        s3_key="fn.zip",
+        environment={"variables": variables},
+    )
+
+
 # -- EC2 ---------------------------------------------------------------------------------------------
 def _instance(name: str, **overrides: Any) -> None:
     args: dict[str, Any] = {
@@ -1232,6 +1252,37 @@ CASES: Final[list[Case]] = [
         "ecs-no-added-capabilities",
         lambda n: _task(n, dockerSecurityOptions=["seccomp:unconfined"]),
         lambda n: _task(n),
+    ),
+    # Round 3
+    _case(
+        "cache-transit-preferred",
+        "elasticache-encryption-in-transit",
+        lambda n: _cache(n, transit_encryption_mode="preferred"),
+        lambda n: _cache(n, transit_encryption_mode="required"),
+    ),
+    _case(
+        "lambda-secret-in-environment",
+        "lambda-no-plaintext-secrets",
+        lambda n: _function(n, {"DB_PASSWORD": "hunter22"}),
+        lambda n: _function(n, {"DB_PASSWORD_SECRET_ARN": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:db"}),
+    ),
+    _case(
+        "lambda-access-key-in-environment",
+        "lambda-no-plaintext-secrets",
+        lambda n: _function(n, {"UPSTREAM_KEY_ID": "AKIAIOSFODNN7EXAMPLE"}),
+        lambda n: _function(n, {"UPSTREAM_URL": "https://api.example.com"}),
+    ),
+    _case(
+        "ecs-env-lower-case-password",
+        "ecs-no-plaintext-secrets",
+        lambda n: _task(n, environment=[{"name": "db_password", "value": "hunter22"}]),
+        lambda n: _task(n),
+    ),
+    _case(
+        "sg-ipv6-all-traffic-rule",
+        "sg-no-public-ingress",
+        lambda n: _ipv6_all(n, "::/0"),
+        lambda n: _ipv6_all(n, "fd00::/8"),
     ),
 ]
 

@@ -16,6 +16,7 @@ from . import (
     ecr,
     ecs,
     elasticache,
+    functions,
     iam,
     kms,
     load_balancing,
@@ -57,6 +58,7 @@ def all_policies() -> list[Policy]:
         *secrets.policies(),
         *messaging.policies(),
         *storage.policies(),
+        *functions.policies(),
         *tagging.policies(),
     ]
 

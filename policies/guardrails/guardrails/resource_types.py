@@ -109,6 +109,7 @@ SNS_TOPIC_POLICY: Final = "aws:sns/topicPolicy:TopicPolicy"
 SQS_QUEUE: Final = "aws:sqs/queue:Queue"
 SQS_QUEUE_POLICY: Final = "aws:sqs/queuePolicy:QueuePolicy"
 LAMBDA_PERMISSION: Final = "aws:lambda/permission:Permission"
+LAMBDA_FUNCTION: Final = "aws:lambda/function:Function"
 
 RDS_PARAMETER_GROUP: Final = "aws:rds/parameterGroup:ParameterGroup"
 
