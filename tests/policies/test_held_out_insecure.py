@@ -192,7 +192,7 @@ def _http_forward(name: str, fixed: bool) -> None:
     aws.lb.Listener(name, load_balancer_arn=lb.arn, port=80, protocol="HTTP", default_actions=[action])
 
 
-def _tls_listener(name: str, ssl_policy: str) -> None:
+def _tls_listener(name: str, ssl_policy: str | None) -> None:
     lb = alb(f"{name}.alb")
     group = target_group(f"{name}.tg")
     aws.lb.Listener(
@@ -1283,6 +1283,68 @@ CASES: Final[list[Case]] = [
         "sg-no-public-ingress",
         lambda n: _ipv6_all(n, "::/0"),
         lambda n: _ipv6_all(n, "fd00::/8"),
+    ),
+    # Round 4: defaults a reviewer leaves out on purpose
+    _case(
+        "ecr-mutable-with-exclusion",
+        "ecr-immutable-tags",
+        lambda n: aws.ecr.Repository(
+            n,
+            image_tag_mutability="MUTABLE_WITH_EXCLUSION",
+            image_tag_mutability_exclusion_filters=[{"filter": "latest*", "filter_type": "WILDCARD"}],
+            image_scanning_configuration={"scan_on_push": True},
+        ),
+        lambda n: aws.ecr.Repository(
+            n, image_tag_mutability="IMMUTABLE", image_scanning_configuration={"scan_on_push": True}
+        ),
+    ),
+    _case(
+        "alb-https-default-tls-policy",
+        "listener-tls-policy",
+        lambda n: _tls_listener(n, None),
+        lambda n: _tls_listener(n, "ELBSecurityPolicy-TLS13-1-2-2021-06"),
+    ),
+    _case(
+        "log-group-retention-zero",
+        "log-group-retention",
+        lambda n: aws.cloudwatch.LogGroup(n, kms_key_id=KEY, retention_in_days=0),
+        lambda n: aws.cloudwatch.LogGroup(n, kms_key_id=KEY, retention_in_days=90),
+    ),
+    _case(
+        "iam-assume-any-role",
+        "iam-no-wildcard-resources",
+        lambda n: _role_policy(n, _allow("sts:AssumeRole")),
+        lambda n: _role_policy(n, _allow("sts:AssumeRole", role_arn("deployer"))),
+    ),
+    _case(
+        "kms-decrypt-by-anyone",
+        PUBLIC,
+        lambda n: aws.kms.Key(
+            n,
+            enable_key_rotation=True,
+            policy=_doc(
+                _allow("kms:*", Principal={"AWS": f"arn:aws:iam::{ACCOUNT}:root"}),
+                _allow("kms:Decrypt", Principal={"AWS": "*"}),
+            ),
+        ),
+        lambda n: aws.kms.Key(
+            n,
+            enable_key_rotation=True,
+            policy=_doc(
+                _allow("kms:*", Principal={"AWS": f"arn:aws:iam::{ACCOUNT}:root"}),
+                _allow(
+                    "kms:Decrypt", Principal={"AWS": "*"}, Condition={"StringEquals": {"kms:CallerAccount": ACCOUNT}}
+                ),
+            ),
+        ),
+    ),
+    _case(
+        "sns-inline-policy-everyone",
+        PUBLIC,
+        lambda n: aws.sns.Topic(n, kms_master_key_id=KEY, policy=_doc(_allow("sns:Subscribe", Principal="*"))),
+        lambda n: aws.sns.Topic(
+            n, kms_master_key_id=KEY, policy=_doc(_allow("sns:Subscribe", Principal={"AWS": role_arn("consumer")}))
+        ),
     ),
 ]
 
