@@ -180,6 +180,7 @@ class PostgresServer:
         self.data = self.root / "data"
         self.log = self.root / "server.log"
         self.running = False
+        self._tls: tuple[Path, Path] | None = None
         self._as_user: list[str] = []
         if os.geteuid() == 0:
             # initdb refuses to run as root: hand the directory to the postgres user and run as it.
@@ -197,9 +198,36 @@ class PostgresServer:
         )
         return self
 
+    def enable_tls(self) -> Path:
+        """Serve TLS too (a throwaway CA's certificate for 127.0.0.1) from the next `start`; returns the CA file."""
+        directory = self.root / "tls"
+        directory.mkdir()
+        cert, key, ca = make_tls_files(directory)
+        key.chmod(0o600)  # PostgreSQL refuses a key others can read
+        if self._as_user:
+            entry = pwd.getpwnam("postgres")
+            for path in (directory, cert, key):
+                os.chown(path, entry.pw_uid, entry.pw_gid)
+        self._tls = (cert, key)
+        return ca
+
+    def require_password(self, role: str, *, tls_only: bool = False) -> None:
+        """Make `role` log in over TCP with its SCRAM password (everyone else stays on trust); before `start`.
+
+        `tls_only`: and only over TLS, as RDS takes IAM tokens (a plain connection of the role is rejected).
+        """
+        hba = self.data / "pg_hba.conf"
+        lines = [f"{'hostssl' if tls_only else 'host'} all {role} 127.0.0.1/32 scram-sha-256"]
+        if tls_only:
+            lines.append(f"hostnossl all {role} 127.0.0.1/32 reject")
+        hba.write_text("\n".join(lines) + "\n" + hba.read_text())
+
     def start(self) -> None:
         """Start and wait until it accepts connections."""
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
+        if self._tls:
+            cert, key = self._tls
+            options += f" -c ssl=on -c ssl_cert_file={cert} -c ssl_key_file={key}"
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "-t", "30", "start")
         self.running = True
 

@@ -14,10 +14,13 @@ LOCAL = {
     "DATABASE_SSL": "false",
     # The task logs in with IAM tokens; locally the password paths stand in (trust auth, no Redis AUTH).
     "DATABASE_AUTH": "password",
+    "DATABASE_APP_USER": "",
     "DATABASE_PASSWORD": "",
     "REDIS_HOST": "127.0.0.1",
     "REDIS_TLS": "false",
-    "REDIS_AUTH": "token",
+    "REDIS_AUTH": "none",
+    "REDIS_USER": "",
+    "REDIS_CACHE_NAME": "",
 }
 
 

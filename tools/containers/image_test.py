@@ -102,13 +102,17 @@ def local_values(database: str) -> dict[str, str]:
         "DATABASE_USER": local.POSTGRES_USER,
         "DATABASE_SSL": "false",  # RDS requires TLS; the local server has none
         # The task logs in with IAM tokens (DATABASE_AUTH/REDIS_AUTH=iam); locally the password paths
-        # stand in: trust auth (APP_ENV=dev accepts an empty password) and a Redis without AUTH.
+        # stand in: trust auth (APP_ENV=dev accepts an empty password) and a Redis without AUTH. The
+        # IAM-only names are emptied (unset for the app): no app login role on the shared server.
         "DATABASE_AUTH": "password",
+        "DATABASE_APP_USER": "",
         "DATABASE_PASSWORD": "",
         "REDIS_HOST": local.REDIS_HOST,
         "REDIS_PORT": str(local.REDIS_PORT),
         "REDIS_TLS": "false",
-        "REDIS_AUTH": "token",
+        "REDIS_AUTH": "none",
+        "REDIS_USER": "",
+        "REDIS_CACHE_NAME": "",
     }
 
 
@@ -290,6 +294,28 @@ def check_no_build_tools(image: str, detail: list[str]) -> None:
     detail.append("none of " + " ".join(COMPILERS_AND_BUILD_TOOLS))
 
 
+# The AWS calls the app makes on ECS, without AWS: static credentials, nothing sent (signing is local,
+# and building the client loads the model the Dockerfile keeps).
+AWS_CLIENTS_SCRIPT = """
+import botocore.session
+from catalog.aws_auth import AwsAuth
+session = botocore.session.get_session()
+session.set_credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+auth = AwsAuth("eu-west-1", session)
+rds = auth.rds_token("db.example.internal", 5432, "catalog_app")
+cache = auth.elasticache_token("catalog-cache", "catalog-app")
+assert "Action=connect" in rds and "DBUser=catalog_app" in rds and "X-Amz-Signature=" in rds, rds
+assert "User=catalog-app" in cache and "X-Amz-Signature=" in cache, cache
+client = session.create_client("secretsmanager", region_name="eu-west-1")
+print(client.meta.service_model.service_name, len(rds), len(cache))
+"""
+
+
+def check_aws_clients(image: str, detail: list[str]) -> None:
+    out = docker("run", "--rm", "--entrypoint", "python", image, "-c", AWS_CLIENTS_SCRIPT).strip()
+    detail.append(f"RDS and ElastiCache IAM tokens signed, Secrets Manager client built ({out})")
+
+
 # --------------------------------------------------------------------------------------------------
 # Image-level measurements
 # --------------------------------------------------------------------------------------------------
@@ -383,6 +409,10 @@ def suite(report: Report, broken: str | None) -> None:
         return
     report.run("runtime stage has no compilers or build tools", lambda d: check_no_build_tools(LOCAL_IMAGE, d))
     scan.report_scan(report)
+    report.run(
+        "the AWS calls the app makes sign and build in the image (IAM tokens, Secrets Manager)",
+        lambda d: check_aws_clients(LOCAL_IMAGE, d),
+    )
 
     task = rendered_task_definition()
     image = LOCAL_IMAGE

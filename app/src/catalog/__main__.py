@@ -17,7 +17,7 @@ async def _migrate() -> list[str]:
     settings = load_settings()
     conn = await connect(settings)
     try:
-        return await migrate(conn)
+        return await migrate(conn, app_user=settings.database_app_user)
     finally:
         await conn.close()
 

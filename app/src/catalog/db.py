@@ -9,7 +9,8 @@ from typing import Literal
 
 import asyncpg
 
-from catalog.credentials import Credentials, SettingsCredentials
+from catalog.aws_auth import AwsAuthError
+from catalog.credentials import Credentials, credentials_from_settings
 from catalog.errors import DatabaseUnavailableError
 from catalog.settings import Settings
 
@@ -25,6 +26,7 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.TooManyConnectionsError,  # 53300
     asyncpg.QueryCanceledError,  # 57014: statement_timeout
     asyncpg.ReadOnlySQLTransactionError,  # 25006: RDS failover in progress, writer became a reader
+    AwsAuthError,  # no IAM token now (the task role's credentials endpoint is unreachable)
 )
 
 
@@ -54,13 +56,13 @@ def _server_settings(settings: Settings) -> dict[str, str]:
 
 
 async def connect(settings: Settings, credentials: Credentials | None = None) -> asyncpg.Connection:
-    """One connection (migrations, seeding)."""
-    credentials = credentials or SettingsCredentials(settings)
+    """One connection as the schema owner, DATABASE_USER (migrations, seeding)."""
+    login = (credentials or credentials_from_settings(settings)).migration_login()
     return await asyncpg.connect(
         host=settings.database_host,
         port=settings.database_port,
-        user=settings.database_user,
-        password=credentials.database_password,
+        user=login.user,
+        password=login.password,
         database=settings.database_name,
         ssl=ssl_option(settings),
         timeout=settings.database_connect_timeout_seconds,
@@ -71,15 +73,16 @@ async def connect(settings: Settings, credentials: Credentials | None = None) ->
 async def create_pool(settings: Settings, credentials: Credentials | None = None) -> asyncpg.Pool:
     """A lazily connecting pool (min_size 0): the service starts, and reports not ready, while the DB is down.
 
-    The password is asked of `credentials` for every new connection (asyncpg calls it), so a
-    provider of short-lived tokens works unchanged.
+    The pool logs in as `credentials.database_login()`: asyncpg asks its password for every new
+    connection, so with IAM each connection opens with a current token (cached until shortly
+    before its 15 minutes end) while open connections stay as they are.
     """
-    credentials = credentials or SettingsCredentials(settings)
+    login = (credentials or credentials_from_settings(settings)).database_login()
     return await asyncpg.create_pool(
         host=settings.database_host,
         port=settings.database_port,
-        user=settings.database_user,
-        password=credentials.database_password,
+        user=login.user,
+        password=login.password,
         database=settings.database_name,
         ssl=ssl_option(settings),
         timeout=settings.database_connect_timeout_seconds,

@@ -55,7 +55,9 @@ def _decimal_text(value: object) -> object:
 DECIMAL_TEXT = BeforeValidator(_decimal_text)
 """For integers given as text (path and query parameters)."""
 Int = Annotated[int, _JSON_INT]
-Text = Annotated[str, AfterValidator(_storable_text)]
+# The pattern only documents the NUL rule in the OpenAPI schema (clients and fuzzers read it); the
+# validator enforces both rules with a message naming the field.
+Text = Annotated[str, AfterValidator(_storable_text), Field(json_schema_extra={"pattern": "^[^\\u0000]*$"})]
 Name = Annotated[Text, Field(min_length=1, max_length=200)]
 Description = Annotated[Text, Field(max_length=5000)]
 Sku = Annotated[str, Field(pattern=r"^[A-Z0-9][A-Z0-9-]{2,39}$", examples=["SKU-00000042"])]

@@ -11,8 +11,8 @@ import asyncpg
 
 from catalog.cache import STRATEGIES, CacheLayer, RedisClient, build_cache
 from catalog.cache.outbox import Outbox
-from catalog.credentials import Credentials, SettingsCredentials
-from catalog.db import create_pool, unavailable_as_503
+from catalog.credentials import Credentials, credentials_from_settings
+from catalog.db import connect, create_pool, unavailable_as_503
 from catalog.errors import DatabaseUnavailableError
 from catalog.metrics import Metrics
 from catalog.migrate import migrate
@@ -46,13 +46,18 @@ class Resources:
             self.pool.terminate()
 
 
-async def _run_migrations(pool: asyncpg.Pool, attempts: int = 5) -> None:
+async def _run_migrations(settings: Settings, credentials: Credentials, attempts: int = 5) -> None:
+    # Its own connection as the schema owner (DATABASE_USER): with IAM the pool logs in as the app
+    # user, which may not change the schema.
     delay = 1.0
     for attempt in range(1, attempts + 1):
         try:
             with unavailable_as_503():
-                async with pool.acquire() as conn:
-                    applied = await migrate(conn)
+                conn = await connect(settings, credentials)
+                try:
+                    applied = await migrate(conn, app_user=settings.database_app_user)
+                finally:
+                    await conn.close()
             log.info("migrations up to date", extra={"applied": applied})
             return
         except DatabaseUnavailableError:
@@ -72,11 +77,11 @@ async def open_resources(
     credentials: Credentials | None = None,
 ) -> Resources:
     """Create the pool (connecting lazily), run migrations if asked, wire cache, repository and service."""
-    credentials = credentials or SettingsCredentials(settings)
+    credentials = credentials or credentials_from_settings(settings)
     pool = await create_pool(settings, credentials)
     try:
         if settings.run_migrations:
-            await _run_migrations(pool)
+            await _run_migrations(settings, credentials)
         cache = await build_cache(settings, metrics, redis_client=redis_client, credentials=credentials)
     except BaseException:
         pool.terminate()

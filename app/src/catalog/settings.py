@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from typing import Any, Literal
@@ -14,6 +15,8 @@ ServiceRole = Literal["all", "api", "ops"]
 CacheStrategyName = Literal["cache-aside", "read-through", "write-through"]
 CacheBackendName = Literal["redis", "memcached"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+DatabaseAuth = Literal["password", "iam"]
+RedisAuth = Literal["none", "password", "token", "iam"]
 
 ALB_IDLE_TIMEOUT_SECONDS = 60
 """The ALB's idle timeout; the app's keep-alive must outlast it or the ALB reuses closed sockets (502s)."""
@@ -36,6 +39,9 @@ _PLACEHOLDER_SECRETS = frozenset(
     }
 )
 _SECRET_FIELDS = frozenset({"database_password", "redis_auth_token"})
+# PostgreSQL role names the migrations create (quoted with %I, but kept plain so logs and IAM ARNs match).
+_ROLE_NAME_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_RENAMED = {"REDIS_USERNAME": "REDIS_USER"}
 # Key prefixes are used verbatim in SCAN MATCH patterns and beside {hash tags}, so keep them plain.
 _KEY_PREFIX_RE = re.compile(r"^[A-Za-z0-9:_.-]{1,64}$")
 
@@ -79,9 +85,15 @@ class Settings(BaseSettings):
     database_port: int = Field(default=5432, ge=1, le=65535)
     database_name: str = Field(default="catalog", min_length=1, max_length=63)
     database_user: str = Field(default="postgres", min_length=1, max_length=63)
+    """The schema owner: the migrations run as it; with DATABASE_AUTH=password the app logs in as it too."""
     database_password: SecretStr = SecretStr("")
+    """DATABASE_USER's password; with DATABASE_AUTH=iam only the service that runs the migrations has it."""
+    database_auth: DatabaseAuth = "password"
+    """`iam`: the app logs in as DATABASE_APP_USER with 15-minute RDS IAM tokens (AWS_REGION, TLS)."""
+    database_app_user: str | None = None
+    """The app's login with DATABASE_AUTH=iam; the migrations create it with the rds_iam role."""
     database_ssl: bool = False
-    """TLS to PostgreSQL (sslmode=require); RDS in prod requires it."""
+    """TLS to PostgreSQL (sslmode=require); RDS in prod requires it, and IAM tokens are accepted over TLS only."""
     database_ssl_root_cert: str | None = None
     """CA bundle (e.g. the RDS global bundle); when set, the server certificate and host name are verified."""
     database_pool_size: int = Field(default=10, ge=1, le=200)
@@ -95,9 +107,20 @@ class Settings(BaseSettings):
     redis_tls: bool = False
     redis_tls_ca_file: str | None = None
     """CA bundle for the Redis server certificate; unset uses the system store (fine for ElastiCache)."""
-    redis_username: str | None = None
-    """ElastiCache RBAC user; AUTH-token-only clusters leave it unset."""
+    redis_auth: RedisAuth | None = None
+    """How the app AUTHs: `none`; `password` (static REDIS_AUTH_TOKEN, local and fallback); `token` (the
+    rotated AUTH token read from REDIS_AUTH_SECRET_ARN); `iam` (ElastiCache IAM tokens). Unset: `password`
+    when REDIS_AUTH_TOKEN is set, else `none`."""
+    redis_user: str | None = None
+    """The ElastiCache user (ID = name) with `iam`; an RBAC user with `password`; unset for the default user."""
     redis_auth_token: SecretStr | None = None
+    """The static AUTH password with REDIS_AUTH=password."""
+    redis_auth_secret_arn: str | None = None
+    """Secrets Manager secret whose SecretString is the current AUTH token, with REDIS_AUTH=token."""
+    redis_cache_name: str | None = None
+    """The replication group ID IAM tokens are signed for, with REDIS_AUTH=iam."""
+    aws_region: str | None = None
+    """Region the IAM tokens are signed for and Secrets Manager is asked in (the platform sets it)."""
     redis_cluster_mode: bool = False
     redis_pool_size: int = Field(default=50, ge=1, le=1000)
     redis_timeout_seconds: float = Field(default=0.25, gt=0, le=10)
@@ -154,7 +177,16 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "database_ssl_root_cert", "redis_tls_ca_file", "redis_username", "memcached_tls_ca_file", mode="before"
+        "database_ssl_root_cert",
+        "redis_tls_ca_file",
+        "redis_user",
+        "memcached_tls_ca_file",
+        "database_app_user",
+        "redis_auth",
+        "redis_auth_secret_arn",
+        "redis_cache_name",
+        "aws_region",
+        mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
@@ -165,11 +197,72 @@ class Settings(BaseSettings):
     def _empty_token_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and value == "" else value
 
+    @property
+    def database_login_user(self) -> str:
+        """The role the app's pool logs in as: DATABASE_APP_USER with IAM, else DATABASE_USER."""
+        if self.database_auth == "iam":
+            assert self.database_app_user is not None  # checked by the validator
+            return self.database_app_user
+        return self.database_user
+
+    @property
+    def redis_auth_mode(self) -> RedisAuth:
+        """REDIS_AUTH, or what the static settings imply when it is unset."""
+        if self.redis_auth is not None:
+            return self.redis_auth
+        return "password" if self.redis_auth_token is not None else "none"
+
+    def _identity_problems(self) -> list[str]:
+        problems: list[str] = []
+        if self.database_auth == "iam":
+            if self.database_app_user is None:
+                problems.append("DATABASE_AUTH='iam' requires DATABASE_APP_USER (the app's IAM login)")
+            elif self.database_app_user == self.database_user:
+                problems.append(
+                    f"DATABASE_APP_USER={self.database_app_user!r} must differ from DATABASE_USER (the master "
+                    "user keeps its password for the migrations)"
+                )
+            if self.app_env != "dev" and not self.database_ssl:
+                problems.append(
+                    f"DATABASE_AUTH='iam' requires DATABASE_SSL=true with APP_ENV={self.app_env!r} (RDS accepts "
+                    "IAM tokens over TLS only)"
+                )
+        if self.database_app_user is not None and not _ROLE_NAME_RE.fullmatch(self.database_app_user):
+            problems.append(
+                f"DATABASE_APP_USER={self.database_app_user!r} is invalid (allowed: 1-63 lowercase letters, digits, _)"
+            )
+        mode = self.redis_auth_mode
+        needs = {
+            "none": (),
+            "password": ("redis_auth_token",),
+            "token": ("redis_auth_secret_arn", "aws_region"),
+            "iam": ("redis_user", "redis_cache_name", "aws_region"),
+        }[mode]
+        for field in needs:
+            if getattr(self, field) is None:
+                problems.append(f"REDIS_AUTH={mode!r} requires {field.upper()}")
+        allowed = {"none": (), "password": ("redis_auth_token", "redis_user"), "token": (), "iam": ("redis_user",)}
+        for field in ("redis_auth_token", "redis_user", "redis_auth_secret_arn", "redis_cache_name"):
+            if getattr(self, field) is not None and field not in needs and field not in allowed[mode]:
+                problems.append(f"{field.upper()} is refused with REDIS_AUTH={mode!r} (it would be ignored)")
+        if mode in ("token", "iam") and self.app_env != "dev" and not self.redis_tls:
+            problems.append(f"REDIS_AUTH={mode!r} requires REDIS_TLS=true (ElastiCache needs in-transit TLS for it)")
+        if self.redis_auth_secret_arn is not None and not self.redis_auth_secret_arn.startswith("arn:"):
+            problems.append(f"REDIS_AUTH_SECRET_ARN={self.redis_auth_secret_arn!r} is not an ARN")
+        if self.database_auth == "iam" and self.aws_region is None:
+            problems.append("DATABASE_AUTH='iam' requires AWS_REGION (tokens are signed for a region)")
+        if self.cache_backend == "memcached" and mode in ("token", "iam"):
+            problems.append(
+                f"REDIS_AUTH={mode!r} is refused with CACHE_BACKEND='memcached' (ElastiCache for Memcached has no AUTH)"
+            )
+        return problems
+
     @model_validator(mode="after")
     def _refuse_unsafe_combinations(self) -> Settings:
-        problems: list[str] = []
+        problems: list[str] = self._identity_problems()
         if self.app_env != "dev":
-            if _is_placeholder(self.database_password):
+            # With IAM the app's own login needs no password: only the migrations log in with one.
+            if (self.database_auth == "password" or self.run_migrations) and _is_placeholder(self.database_password):
                 problems.append(
                     f"DATABASE_PASSWORD is empty or a placeholder; APP_ENV={self.app_env!r} requires a real "
                     "secret (allowed: any non-placeholder value; placeholders only with APP_ENV='dev')"
@@ -224,6 +317,9 @@ def _describe(error: Mapping[str, Any]) -> str:
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read settings from `environ` (default: the process environment); `SettingsError` names each bad one."""
     try:
+        renamed = [f"{old} (now {new})" for old, new in _RENAMED.items() if old in (environ or os.environ)]
+        if renamed:
+            raise SettingsError(f"invalid settings: renamed variables are set: {', '.join(renamed)}")
         if environ is None:
             return Settings()
         fields = Settings.model_fields

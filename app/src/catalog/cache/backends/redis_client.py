@@ -8,19 +8,21 @@ from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
 from redis.asyncio.connection import Connection, SSLConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.credentials import CredentialProvider
 from redis.exceptions import ConnectionError
 
-from catalog.credentials import Credentials, SettingsCredentials
+from catalog.credentials import Credentials, credentials_from_settings
+from catalog.redis_auth import RenewingCredentialProvider, connection_class, use_connection_class
 from catalog.settings import Settings
 
 RedisClient = Redis | RedisCluster
 """Either client; the cache layer uses only commands both have."""
 
 
-def _common_kwargs(settings: Settings, credentials: Credentials) -> dict[str, Any]:
+def _common_kwargs(settings: Settings, provider: CredentialProvider | None) -> dict[str, Any]:
     return {
-        # Asked on every (re)connect, so a provider of short-lived tokens needs no other change.
-        "credential_provider": credentials.redis_credentials(),
+        # Asked on every (re)connect; a renewing provider also needs the connection class below.
+        "credential_provider": provider,
         "socket_timeout": settings.redis_timeout_seconds,
         "socket_connect_timeout": settings.redis_connect_timeout_seconds,
         "socket_keepalive": True,
@@ -44,12 +46,14 @@ def _tls_kwargs(settings: Settings) -> dict[str, Any]:
 
 def build_redis_client(settings: Settings, credentials: Credentials | None = None) -> RedisClient:
     """A client that connects lazily, so the service starts (and fails open) while Redis is down."""
-    common = _common_kwargs(settings, credentials or SettingsCredentials(settings))
+    provider = (credentials or credentials_from_settings(settings)).redis_credentials()
+    renewing = isinstance(provider, RenewingCredentialProvider)
+    common = _common_kwargs(settings, provider)
     if settings.redis_cluster_mode:
         tls = {"ssl": True, **_tls_kwargs(settings)} if settings.redis_tls else {}
         # RedisCluster's per-node pool raises MaxConnectionsError when exhausted; the cache layer
         # bounds in-flight commands with a semaphore of the same size so callers wait instead.
-        return RedisCluster(
+        cluster = RedisCluster(
             host=settings.redis_host,
             port=settings.redis_port,
             max_connections=settings.redis_pool_size,
@@ -57,7 +61,10 @@ def build_redis_client(settings: Settings, credentials: Credentials | None = Non
             **common,
             **tls,
         )
-    connection_class: type[Connection] = SSLConnection if settings.redis_tls else Connection
+        if renewing:
+            use_connection_class(cluster, connection_class(settings.redis_tls))
+        return cluster
+    plain: type[Connection] = SSLConnection if settings.redis_tls else Connection
     pool = BlockingConnectionPool(
         host=settings.redis_host,
         port=settings.redis_port,
@@ -65,7 +72,7 @@ def build_redis_client(settings: Settings, credentials: Credentials | None = Non
         max_connections=settings.redis_pool_size,
         # Wait this long for a free connection; the default pool would raise at once instead.
         timeout=max(1.0, 4 * settings.redis_timeout_seconds),
-        connection_class=connection_class,
+        connection_class=connection_class(settings.redis_tls) if renewing else plain,
         **common,
         **(_tls_kwargs(settings) if settings.redis_tls else {}),
     )
