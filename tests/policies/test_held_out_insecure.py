@@ -12,14 +12,17 @@ All cases share one program run and one analysis, so the table stays cheap as it
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final
 
 import pulumi_aws as aws
 import pytest
 
-from mockcloud.runner import StackConfig, run_program
+from mockcloud.runner import StackConfig, StackRun, run_program
+from offline.policy import GUARDRAILS_DIR
 from offline.policy.config import config_file
 from offline.policy.pack import PolicyPackProcess
 from offline.policy.report import PolicyReport
@@ -1359,16 +1362,19 @@ def _of(case_prefix: str, resource: str) -> bool:
     return resource == case_prefix or resource.startswith(f"{case_prefix}.")
 
 
-@pytest.fixture(scope="module")
-def prod_report(policy_pack: PolicyPackProcess) -> PolicyReport:
-    run = run_program(
+def _run() -> StackRun:
+    return run_program(
         _program,
         project="container-platform",
         stack="test",
         config=StackConfig(values={"aws:region": REGION}, secret_keys=frozenset()),
         preview=False,
     )
-    return policy_pack.analyze(run, config=config_file("prod"))
+
+
+@pytest.fixture(scope="module")
+def prod_report(policy_pack: PolicyPackProcess) -> PolicyReport:
+    return policy_pack.analyze(_run(), config=config_file("prod"))
 
 
 def test_the_table_is_broad() -> None:
@@ -1394,3 +1400,24 @@ def test_the_fixed_twin_passes_that_policy(case: Case, prod_report: PolicyReport
         if v.policy in case.policies and _of(f"good-{case.id}", v.urn.rsplit("::", 1)[-1])
     ]
     assert hits == []
+
+
+def missed(pack_dir: Path) -> list[str]:
+    """Ids of the cases the pack in ``pack_dir`` (under its own prod.json) gives no mandatory finding about.
+
+    ``python -m tests.policies.test_held_out_insecure <pack dir>`` prints them: how the docs' "before"
+    figure was measured, with the directory of an older checkout's pack.
+    """
+    with PolicyPackProcess(pack_dir) as pack:
+        report = pack.analyze(_run(), config=config_file("prod", pack_dir))
+    return [
+        c.id
+        for c in CASES
+        if not any(v.policy in c.policies and _of(f"bad-{c.id}", v.urn.rsplit("::", 1)[-1]) for v in report.mandatory)
+    ]
+
+
+if __name__ == "__main__":
+    pack_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else GUARDRAILS_DIR
+    gaps = missed(pack_dir)
+    print(f"{pack_dir}: {len(CASES)} cases, {len(gaps)} missed {gaps}")
