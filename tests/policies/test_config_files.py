@@ -48,6 +48,9 @@ def test_must_haves_are_mandatory_in_every_stack(policy_pack: PolicyPackProcess)
         "s3-public-access-block",
         "s3-no-public-acl",
         "ec2-no-secrets-in-user-data",
+        # From the held-out red team of issue 17 (tests/policies/test_held_out_insecure.py).
+        "iam-no-access-keys",
+        "rds-snapshot-not-public",
     }
     for stack in STACKS:
         levels = _levels(policy_pack, stack)
@@ -58,7 +61,26 @@ def test_guardrails_are_advisory_in_dev_and_mandatory_in_prod(policy_pack: Polic
     _, _, policies = policy_pack.info()
     guardrails = {name for name, p in policies.items() if p.default_level != "mandatory"}
     # 30 before the peers' checks were added, plus alb-waf-association; waf-known-bad-inputs and
-    # waf-logging and s3-abort-incomplete-uploads from the checkov run of issue 17.
-    assert len(guardrails) == 73
+    # waf-logging and s3-abort-incomplete-uploads from the checkov run of issue 17; SNS, SQS, DynamoDB
+    # EFS, Backup and Lambda from its held-out red team.
+    assert len(guardrails) == 79
     assert {_levels(policy_pack, "dev")[name] for name in guardrails} == {"advisory"}
     assert {_levels(policy_pack, "prod")[name] for name in guardrails} == {"mandatory"}
+
+
+def _documented_levels() -> dict[str, tuple[str, str]]:
+    """``policy -> (dev, prod)`` from the policy tables of docs/policies.md (M/A columns)."""
+    rows: dict[str, tuple[str, str]] = {}
+    for line in (GUARDRAILS_DIR.parents[1] / "docs" / "policies.md").read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip()[1:-1].split("|")]
+        if len(cells) == 8 and cells[0].startswith("`") and cells[3] in ("M", "A") and cells[4] in ("M", "A"):
+            rows[cells[0].split("`")[1]] = (cells[3], cells[4])
+    return rows
+
+
+def test_every_policy_has_a_docs_row_with_its_levels(policy_pack: PolicyPackProcess) -> None:
+    """A policy added without its row in docs/policies.md (or with the wrong dev/prod level) fails here."""
+    short = {"mandatory": "M", "advisory": "A"}
+    dev, prod = _levels(policy_pack, "dev"), _levels(policy_pack, "prod")
+    expected = {name: (short[dev[name]], short[prod[name]]) for name in dev}
+    assert _documented_levels() == expected

@@ -47,6 +47,28 @@ IDENTITY_CONDITION_KEYS: Final = frozenset(
 _POSITIVE_OPERATOR: Final = re.compile(
     r"^(ForAnyValue:)?(StringEquals|StringEqualsIgnoreCase|StringLike|ArnEquals|ArnLike|IpAddress)$"
 )
+_ANY_ADDRESS: Final = frozenset({"0.0.0.0/0", "::/0"})
+_WILDCARDS_ONLY: Final = re.compile(r"^[*?]+$")
+
+
+def pins_someone(value: str) -> bool:
+    """Whether one condition value narrows the callers: ``*``, ``0.0.0.0/0``, ``::/0`` and an ARN whose
+    account is a wildcard (``arn:aws:iam::*:role/*``) match every caller, so they pin no one.
+
+    The values of one condition key are alternatives (any may match), so a key pins only when all do.
+    """
+    value = value.strip()
+    if not value or _WILDCARDS_ONLY.match(value) or value in _ANY_ADDRESS:
+        return False
+    if value.lower().startswith("arn:"):
+        parts = value.split(":", 5)
+        if len(parts) < 6:
+            return not any(c in value for c in "*?")  # `arn:aws:*`: every service, account and resource
+        account = parts[4]
+        return not (account and _WILDCARDS_ONLY.match(account))
+    return True
+
+
 ACCOUNT_ROOT: Final = re.compile(r"^(arn:aws[a-z-]*:iam::)?(?P<account>\d{12})(:root)?$")
 
 
@@ -94,7 +116,7 @@ class Statement:
                 continue
             for key, value in as_mapping(pairs).items():
                 values = as_strings(value)
-                if str(key).lower() in IDENTITY_CONDITION_KEYS and values and not all(v == "*" for v in values):
+                if str(key).lower() in IDENTITY_CONDITION_KEYS and values and all(pins_someone(v) for v in values):
                     return True
         return False
 

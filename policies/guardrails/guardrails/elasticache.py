@@ -35,6 +35,9 @@ def _in_transit(args: ResourceValidationArgs, report: Report) -> None:
         return
     if args.props.get("transitEncryptionEnabled") is not True:
         report("transitEncryptionEnabled is not true: cache traffic (and any AUTH token) crosses the VPC in clear.")
+    elif str(args.props.get("transitEncryptionMode", "")).lower() == "preferred":
+        # `preferred` is the migration step: the cache accepts TLS and plain connections alike.
+        report("transitEncryptionMode='preferred' still accepts unencrypted connections; set it to 'required'.")
 
 
 def _at_rest(args: ResourceValidationArgs, report: Report) -> None:
@@ -139,7 +142,8 @@ def policies() -> Sequence[ResourceValidationPolicy]:
             check=_in_transit,
             enforcement=advisory,
             severity=Severity.HIGH,
-            remediation="transitEncryptionEnabled=true (clients connect with TLS).",
+            remediation="transitEncryptionEnabled=true, and transitEncryptionMode unset or 'required' (clients "
+            "connect with TLS).",
         ),
         resource_policy(
             name="elasticache-encryption-at-rest",

@@ -67,6 +67,11 @@ ATTACHMENT_TYPES: Final = (
     t.IAM_USER_POLICY_ATTACHMENT,
     t.IAM_GROUP_POLICY_ATTACHMENT,
 )
+EXCLUSIVE_ATTACHMENT_TYPES: Final = (
+    t.IAM_ROLE_POLICY_ATTACHMENTS_EXCLUSIVE,
+    t.IAM_USER_POLICY_ATTACHMENTS_EXCLUSIVE,
+    t.IAM_GROUP_POLICY_ATTACHMENTS_EXCLUSIVE,
+)
 IDENTITY_TYPES: Final = (*POLICY_DOCUMENT_TYPES, t.IAM_ROLE)
 
 
@@ -97,6 +102,11 @@ def _no_admin(args: ResourceValidationArgs, report: Report) -> None:
     if args.resource_type in ATTACHMENT_TYPES:
         if name := _admin_arn(args.props.get("policyArn")):
             report(f"Attaches the AWS managed policy {name}: administrator-equivalent power. Grant what the job needs.")
+        return
+    if args.resource_type in EXCLUSIVE_ATTACHMENT_TYPES:
+        for arn in as_list(args.props.get("policyArns")):
+            if name := _admin_arn(arn):
+                report(f"policyArns includes {name}: administrator-equivalent power. Grant what the job needs.")
         return
     if args.resource_type == t.IAM_ROLE:
         for arn in as_list(args.props.get("managedPolicyArns")):
@@ -186,7 +196,16 @@ def _trust_policy(args: ResourceValidationArgs, report: Report) -> None:
 def _no_user_policies(args: ResourceValidationArgs, report: Report) -> None:
     if args.resource_type == t.IAM_POLICY_ATTACHMENT and not as_list(args.props.get("users")):
         return
+    if args.resource_type == t.IAM_USER_POLICY_ATTACHMENTS_EXCLUSIVE and not as_list(args.props.get("policyArns")):
+        return  # an empty list detaches every managed policy from the user: the opposite of a grant
     report("Permissions are granted to an IAM user directly; grant them to a role (or a group) that users assume.")
+
+
+def _no_access_keys(args: ResourceValidationArgs, report: Report) -> None:
+    report(
+        "An IAM access key is a long-lived credential, and Pulumi keeps its secret in the stack state; "
+        "workloads use role credentials (task, instance or web identity roles), which expire."
+    )
 
 
 def policies() -> Sequence[ResourceValidationPolicy]:
@@ -196,7 +215,7 @@ def policies() -> Sequence[ResourceValidationPolicy]:
             name="iam-no-admin-policies",
             description="No IAM policy grants administrator access (Action * on Resource *, or an admin managed "
             "policy).",
-            types=[*IDENTITY_TYPES, *ATTACHMENT_TYPES],
+            types=[*IDENTITY_TYPES, *ATTACHMENT_TYPES, *EXCLUSIVE_ATTACHMENT_TYPES],
             check=_no_admin,
             enforcement=mandatory,
             severity=Severity.CRITICAL,
@@ -247,10 +266,25 @@ def policies() -> Sequence[ResourceValidationPolicy]:
         resource_policy(
             name="iam-no-user-policies",
             description="IAM users get no policies of their own; permissions go to roles or groups.",
-            types=[t.IAM_USER_POLICY, t.IAM_USER_POLICY_ATTACHMENT, t.IAM_POLICY_ATTACHMENT],
+            types=[
+                t.IAM_USER_POLICY,
+                t.IAM_USER_POLICY_ATTACHMENT,
+                t.IAM_USER_POLICY_ATTACHMENTS_EXCLUSIVE,
+                t.IAM_POLICY_ATTACHMENT,
+            ],
             check=_no_user_policies,
             enforcement=advisory,
             severity=Severity.MEDIUM,
             remediation="Attach the policy to a role the user assumes (or to a group), not to the user.",
+        ),
+        resource_policy(
+            name="iam-no-access-keys",
+            description="The stack creates no IAM access keys (long-lived user credentials).",
+            types=[t.IAM_ACCESS_KEY],
+            check=_no_access_keys,
+            enforcement=mandatory,
+            severity=Severity.HIGH,
+            remediation="Remove the aws.iam.AccessKey: give the workload a role (ECS taskRoleArn, an instance "
+            "profile, or an OIDC web identity role for CI) instead of a user's keys.",
         ),
     ]

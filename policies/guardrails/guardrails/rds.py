@@ -180,6 +180,13 @@ def _postgres_parameters(view: StackView, report: Report, config: Mapping[str, A
                         )
 
 
+def _snapshot_not_public(args: ResourceValidationArgs, report: Report) -> None:
+    # ModifyDBSnapshotAttribute/ModifyDBClusterSnapshotAttribute: the restore attribute value "all"
+    # makes a manual snapshot restorable by every AWS account.
+    if "all" in [str(a).lower() for a in as_list(args.props.get("sharedAccounts"))]:
+        report("sharedAccounts includes 'all': every AWS account can copy and restore this snapshot's data.")
+
+
 def policies() -> Sequence[ResourceValidationPolicy | StackValidationPolicy]:
     advisory = EnforcementLevel.ADVISORY
     return [
@@ -200,6 +207,15 @@ def policies() -> Sequence[ResourceValidationPolicy | StackValidationPolicy]:
             enforcement=advisory,
             severity=Severity.CRITICAL,
             remediation="publiclyAccessible=false, with a subnet group of isolated subnets.",
+        ),
+        resource_policy(
+            name="rds-snapshot-not-public",
+            description="Manual RDS snapshots (instance and cluster) are not shared with all AWS accounts.",
+            types=[t.RDS_SNAPSHOT, t.RDS_CLUSTER_SNAPSHOT],
+            check=_snapshot_not_public,
+            enforcement=EnforcementLevel.MANDATORY,
+            severity=Severity.CRITICAL,
+            remediation="Remove 'all' from sharedAccounts; list the account IDs that restore the snapshot.",
         ),
         resource_policy(
             name="rds-deletion-protection",

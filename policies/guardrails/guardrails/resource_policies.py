@@ -1,4 +1,5 @@
-"""Resource-based policies (buckets, repositories, keys, secrets, topics, queues, functions): never public.
+"""Resource-based policies (buckets, repositories, keys, secrets, topics, queues, functions, file systems,
+backup vaults, event buses): never public.
 
 A statement that allows ``"Principal": "*"`` (or ``{"AWS": "*"}``, or everyone but a ``NotPrincipal``)
 is open to every AWS account and, for S3, to anonymous callers, unless a condition pins *who*
@@ -33,6 +34,9 @@ POLICY_PROPERTY: Final = {
     t.SNS_TOPIC_POLICY: "policy",
     t.SQS_QUEUE: "policy",
     t.SQS_QUEUE_POLICY: "policy",
+    t.EFS_FILE_SYSTEM_POLICY: "policy",
+    t.BACKUP_VAULT_POLICY: "policy",
+    t.EVENT_BUS_POLICY: "policy",
 }
 """Resource type -> the input holding its resource-based policy document."""
 
@@ -69,7 +73,8 @@ def policies() -> Sequence[ResourceValidationPolicy]:
     return [
         resource_policy(
             name="resource-policy-no-public-access",
-            description="Resource-based policies (S3, ECR, KMS, Secrets Manager, SNS, SQS, Lambda) allow no public "
+            description="Resource-based policies (S3, ECR, KMS, Secrets Manager, SNS, SQS, Lambda, EFS, Backup, "
+            "EventBridge) allow no public "
             "principal without a condition naming who.",
             types=[*POLICY_PROPERTY, t.LAMBDA_PERMISSION],
             check=_public_access,

@@ -50,6 +50,8 @@ ELASTICACHE_CLUSTER: Final = "aws:elasticache/cluster:Cluster"
 RDS_INSTANCE: Final = "aws:rds/instance:Instance"
 RDS_CLUSTER: Final = "aws:rds/cluster:Cluster"
 RDS_CLUSTER_INSTANCE: Final = "aws:rds/clusterInstance:ClusterInstance"
+RDS_SNAPSHOT: Final = "aws:rds/snapshot:Snapshot"
+RDS_CLUSTER_SNAPSHOT: Final = "aws:rds/clusterSnapshot:ClusterSnapshot"
 
 SECURITY_GROUP: Final = "aws:ec2/securityGroup:SecurityGroup"
 SECURITY_GROUP_RULE: Final = "aws:ec2/securityGroupRule:SecurityGroupRule"
@@ -66,6 +68,13 @@ IAM_ROLE_POLICY_ATTACHMENT: Final = "aws:iam/rolePolicyAttachment:RolePolicyAtta
 IAM_POLICY_ATTACHMENT: Final = "aws:iam/policyAttachment:PolicyAttachment"
 IAM_USER_POLICY_ATTACHMENT: Final = "aws:iam/userPolicyAttachment:UserPolicyAttachment"
 IAM_GROUP_POLICY_ATTACHMENT: Final = "aws:iam/groupPolicyAttachment:GroupPolicyAttachment"
+IAM_ACCESS_KEY: Final = "aws:iam/accessKey:AccessKey"
+# Attach a whole list of policies, and detach any others (policyArns).
+IAM_ROLE_POLICY_ATTACHMENTS_EXCLUSIVE: Final = "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive"
+IAM_USER_POLICY_ATTACHMENTS_EXCLUSIVE: Final = "aws:iam/userPolicyAttachmentsExclusive:UserPolicyAttachmentsExclusive"
+IAM_GROUP_POLICY_ATTACHMENTS_EXCLUSIVE: Final = (
+    "aws:iam/groupPolicyAttachmentsExclusive:GroupPolicyAttachmentsExclusive"
+)
 
 S3_BUCKET: Final = "aws:s3/bucket:Bucket"
 S3_BUCKET_V2: Final = "aws:s3/bucketV2:BucketV2"
@@ -74,6 +83,9 @@ S3_BUCKET_POLICY: Final = "aws:s3/bucketPolicy:BucketPolicy"
 S3_PUBLIC_ACCESS_BLOCK: Final = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
 S3_BUCKET_ACL: Final = "aws:s3/bucketAcl:BucketAcl"
 S3_BUCKET_ACL_V2: Final = "aws:s3/bucketAclV2:BucketAclV2"
+S3_OBJECT: Final = "aws:s3/bucketObject:BucketObject"
+S3_OBJECT_V2: Final = "aws:s3/bucketObjectv2:BucketObjectv2"
+S3_ACCOUNT_PUBLIC_ACCESS_BLOCK: Final = "aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock"
 S3_LIFECYCLE: Final = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
 S3_LIFECYCLE_V2: Final = "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2"
 S3_OWNERSHIP_CONTROLS: Final = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
@@ -97,6 +109,7 @@ SNS_TOPIC_POLICY: Final = "aws:sns/topicPolicy:TopicPolicy"
 SQS_QUEUE: Final = "aws:sqs/queue:Queue"
 SQS_QUEUE_POLICY: Final = "aws:sqs/queuePolicy:QueuePolicy"
 LAMBDA_PERMISSION: Final = "aws:lambda/permission:Permission"
+LAMBDA_FUNCTION: Final = "aws:lambda/function:Function"
 
 RDS_PARAMETER_GROUP: Final = "aws:rds/parameterGroup:ParameterGroup"
 
@@ -108,3 +121,10 @@ SECURITY_GROUP_EGRESS_RULE: Final = "aws:vpc/securityGroupEgressRule:SecurityGro
 LAUNCH_TEMPLATE: Final = "aws:ec2/launchTemplate:LaunchTemplate"
 EC2_INSTANCE: Final = "aws:ec2/instance:Instance"
 EBS_VOLUME: Final = "aws:ebs/volume:Volume"
+
+DYNAMODB_TABLE: Final = "aws:dynamodb/table:Table"
+EFS_FILE_SYSTEM: Final = "aws:efs/fileSystem:FileSystem"
+EFS_FILE_SYSTEM_POLICY: Final = "aws:efs/fileSystemPolicy:FileSystemPolicy"
+BACKUP_VAULT: Final = "aws:backup/vault:Vault"
+BACKUP_VAULT_POLICY: Final = "aws:backup/vaultPolicy:VaultPolicy"
+EVENT_BUS_POLICY: Final = "aws:cloudwatch/eventBusPolicy:EventBusPolicy"

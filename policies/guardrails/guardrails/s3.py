@@ -44,7 +44,7 @@ def _unset_flags(props: Mapping[str, Any]) -> list[str]:
 
 
 def _public_access_block(view: StackView, report: Report, config: Mapping[str, Any]) -> None:
-    for block in view.of_type(t.S3_PUBLIC_ACCESS_BLOCK):
+    for block in view.of_type(t.S3_PUBLIC_ACCESS_BLOCK, t.S3_ACCOUNT_PUBLIC_ACCESS_BLOCK):
         with view.reading(block):
             if missing := _unset_flags(block.props):
                 report(f"Public access block {block.name} leaves {', '.join(missing)} off.", block.urn)
@@ -75,7 +75,8 @@ def _no_public_acl(args: ResourceValidationArgs, report: Report) -> None:
     props = args.props
     acl = props.get("acl")
     if isinstance(acl, str) and acl in PUBLIC_CANNED_ACLS:
-        report(f"acl={acl!r} opens the bucket's objects to {'everyone' if 'public' in acl else 'any AWS account'}.")
+        what = "the object" if args.resource_type in (t.S3_OBJECT, t.S3_OBJECT_V2) else "the bucket's objects"
+        report(f"acl={acl!r} opens {what} to {'everyone' if 'public' in acl else 'any AWS account'}.")
     grants = props.get("grants") if args.resource_type in t.S3_BUCKETS else None
     if args.resource_type == t.S3_BUCKET_ACL_V2 or args.resource_type == t.S3_BUCKET_ACL:
         grants = as_mapping(props.get("accessControlPolicy")).get("grants")
@@ -190,7 +191,7 @@ def policies() -> Sequence[ResourceValidationPolicy | StackValidationPolicy]:
         resource_policy(
             name="s3-no-public-acl",
             description="No S3 bucket ACL grants access to everyone or to all authenticated AWS users.",
-            types=[*t.S3_BUCKETS, t.S3_BUCKET_ACL, t.S3_BUCKET_ACL_V2],
+            types=[*t.S3_BUCKETS, t.S3_BUCKET_ACL, t.S3_BUCKET_ACL_V2, t.S3_OBJECT, t.S3_OBJECT_V2],
             check=_no_public_acl,
             enforcement=mandatory,
             severity=Severity.CRITICAL,
