@@ -83,6 +83,17 @@ class Flights:
         if not task.cancelled():
             task.exception()  # retrieved here so an unawaited failure is not reported as lost
 
+    def forget(self, key: str, flight: Flight) -> None:
+        """Forget `flight` if it is still the one for `key` (a finished load that answers no later caller).
+
+        A finished task leaves the map only in its done callback, which the loop runs on a later
+        iteration; a caller that joins it before then gets the result at once, without yielding.
+        If that result cannot answer it, joining again would return the same flight forever (a busy
+        loop that starves the event loop, seen under load), so the caller forgets it first.
+        """
+        if self._flights.get(key) is flight:
+            del self._flights[key]
+
     def detach(self, keys: Iterable[str], prefixes: Iterable[str] = ()) -> int:
         """Forget the loads for these keys (and keys starting with `prefixes`); their current callers keep them."""
         wanted = set(keys)

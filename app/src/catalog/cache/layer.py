@@ -103,7 +103,9 @@ class CacheLayer:
             if loaded.answers(arrived):
                 return loaded.entry
             # Unconfirmed, and its database read began before we arrived: it may predate a write
-            # acknowledged since. A load started after our arrival always answers us, so this ends.
+            # acknowledged since. It answers no later caller either, so it is forgotten (joining it
+            # again would spin); a load started after our arrival always answers us, so this ends.
+            self.flights.forget(key, flight)
             self.counters["rereads"] += 1
 
     async def _load_and_fill(self, key: str, load: Loader, *, use_cache: bool) -> Loaded:
