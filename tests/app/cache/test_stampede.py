@@ -28,7 +28,10 @@ async def test_100_concurrent_misses_of_the_expensive_read(svc: AppUnderTest) ->
 
 
 async def test_across_tasks_the_lease_holder_reads_and_the_others_wait(make_settings: SettingsFactory) -> None:
-    settings = make_settings()  # one key prefix, two "ECS tasks"
+    # One key prefix, two "ECS tasks". A generous command timeout: this is about the lease, and on a
+    # loaded machine (the newcomer container runs the suite beside the host's) 51 concurrent reads
+    # can exceed the 0.25 s default, open the breaker and send B's readers to the database.
+    settings = make_settings(REDIS_TIMEOUT_SECONDS="2")
     async with (
         running_app(settings, repository_factory=GatedRepository) as task_a,
         running_app(settings) as task_b,
@@ -50,7 +53,7 @@ async def test_across_tasks_the_lease_holder_reads_and_the_others_wait(make_sett
 
 
 async def test_a_stuck_lease_holder_delays_others_only_by_the_lease_wait(make_settings: SettingsFactory) -> None:
-    settings = make_settings(CACHE_LEASE_WAIT_SECONDS="0.2")
+    settings = make_settings(CACHE_LEASE_WAIT_SECONDS="0.2", REDIS_TIMEOUT_SECONDS="2")  # as above
     async with (
         running_app(settings, repository_factory=GatedRepository) as task_a,
         running_app(settings) as task_b,
