@@ -177,3 +177,20 @@ def service(
         )
         args.setdefault("health_check_grace_period_seconds", 60)
     return aws.ecs.Service(name, **args)
+
+
+def policy_document(*statements: dict[str, Any]) -> str:
+    """An IAM or resource policy document, as the JSON string Pulumi inputs take."""
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def tls_only(bucket: str) -> dict[str, Any]:
+    """The bucket-policy statement that denies every request not made over TLS."""
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }

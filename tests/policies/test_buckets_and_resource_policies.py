@@ -3,7 +3,6 @@ that open a bucket, repository, key, secret, topic, queue or function to everyon
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pulumi
@@ -11,25 +10,12 @@ import pulumi_aws as aws
 import pytest
 
 from tests.policies.builders import ACCOUNT, REGION
+from tests.policies.builders import policy_document as _doc
+from tests.policies.builders import tls_only as _tls_only
 from tests.policies.support import Analyze, flagged, messages, unknown_notes
 from tests.support import ComponentRunner
 
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
-
-
-def _doc(*statements: dict[str, Any]) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
-
-
-def _tls_only(bucket: str) -> dict[str, Any]:
-    return {
-        "Sid": "DenyInsecureTransport",
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": "s3:*",
-        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-    }
 
 
 def _bucket(

@@ -11,7 +11,6 @@ All cases share one program run and one analysis, so the table stays cheap as it
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +35,8 @@ from tests.policies.builders import (
     target_group,
     task_definition,
 )
+from tests.policies.builders import policy_document as _doc
+from tests.policies.builders import tls_only as _tls_only
 
 KEY: Final = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 OTHER_ACCOUNT: Final = "999999999999"
@@ -52,10 +53,6 @@ class Case:
     good: Build
 
 
-def _doc(*statements: dict[str, Any]) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
-
-
 def _allow(action: Any, resource: Any = "*", **extra: Any) -> dict[str, Any]:
     return {"Effect": "Allow", "Action": action, "Resource": resource, **extra}
 
@@ -68,14 +65,6 @@ SERVICE_TRUST: Final = _trust({"Service": "ecs-tasks.amazonaws.com"})
 
 
 # -- S3 ----------------------------------------------------------------------------------------------
-def _tls_only(bucket: str) -> dict[str, Any]:
-    return {
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": "s3:*",
-        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-    }
 
 
 def _bucket(

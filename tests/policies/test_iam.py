@@ -6,12 +6,12 @@ list elements, NotAction, managed-policy attachments), with compliant neighbours
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pulumi_aws as aws
 
 from tests.policies.builders import ACCOUNT, REGION
+from tests.policies.builders import policy_document as _doc
 from tests.policies.support import ALL_MANDATORY, Analyze, flagged, messages
 from tests.support import ComponentRunner
 
@@ -22,10 +22,6 @@ ECS_TRUST = {
     "Action": "sts:AssumeRole",
     "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}},
 }
-
-
-def _doc(*statements: dict[str, Any]) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
 def _allow(action: Any, resource: Any = "*", **extra: Any) -> dict[str, Any]:

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import pulumi_aws as aws
 
 from tests.policies.builders import ACCOUNT, REGION, role_arn
+from tests.policies.builders import policy_document as _doc
 from tests.policies.support import Analyze, flagged, messages
 from tests.support import ComponentRunner
 
 ROOT = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "kms:*", "Resource": "*"}
-
-
-def _doc(*statements: dict[str, Any]) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
 def _keys() -> None:
