@@ -10,6 +10,7 @@ are known at preview.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi_aws as aws
 
@@ -54,3 +55,23 @@ class AwsContext:
             partition=partition.partition,
             dns_suffix=partition.dns_suffix,
         )
+
+
+def service_trust_policy(ctx: AwsContext, service: str, source_arn: str) -> dict[str, Any]:
+    """An AWS service principal may assume the role only when acting for ``source_arn`` in this
+    account: the ``aws:SourceAccount`` and ``aws:SourceArn`` conditions AWS documents against the
+    confused-deputy problem."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": service},
+                "Action": "sts:AssumeRole",
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": ctx.account_id},
+                    "ArnLike": {"aws:SourceArn": source_arn},
+                },
+            }
+        ],
+    }

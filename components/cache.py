@@ -36,7 +36,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from components.arns import check_kms_key_arn, check_sns_topic_arn
-from components.aws_context import AwsContext
+from components.aws_context import AwsContext, service_trust_policy
 from components.elasticache_parts import (
     check_identifier,
     check_node_type,
@@ -777,20 +777,7 @@ def rotation_role_name(identifier: str, region: str) -> str:
 
 def rotation_trust_policy(ctx: AwsContext, function_name: str) -> dict[str, Any]:
     """Lambda may assume the role for this account's rotation function only (confused-deputy guard)."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "lambda.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-                "Condition": {
-                    "StringEquals": {"aws:SourceAccount": ctx.account_id},
-                    "ArnLike": {"aws:SourceArn": ctx.arn("lambda", f"function:{function_name}")},
-                },
-            }
-        ],
-    }
+    return service_trust_policy(ctx, "lambda.amazonaws.com", ctx.arn("lambda", f"function:{function_name}"))
 
 
 def rotation_statements(

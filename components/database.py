@@ -25,7 +25,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.arns import check_kms_key_arn, check_sns_topic_arn
-from components.aws_context import AwsContext
+from components.aws_context import AwsContext, service_trust_policy
 from components.errors import at_least, in_range, one_of, require
 from components.kms_keys import KeyArns
 from components.log_groups import check_retention
@@ -509,20 +509,7 @@ def monitoring_trust_policy(ctx: AwsContext, identifier: str) -> dict[str, Any]:
     """RDS's enhanced monitoring service may assume the role, acting for this account's instance only
     (RDS User Guide, "Setting up and enabling Enhanced Monitoring": the trust policy with
     aws:SourceArn and aws:SourceAccount to prevent the confused deputy problem)."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "monitoring.rds.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-                "Condition": {
-                    "StringEquals": {"aws:SourceAccount": ctx.account_id},
-                    "ArnLike": {"aws:SourceArn": ctx.arn("rds", f"db:{identifier}")},
-                },
-            }
-        ],
-    }
+    return service_trust_policy(ctx, "monitoring.rds.amazonaws.com", ctx.arn("rds", f"db:{identifier}"))
 
 
 def _secret_arn(secrets: Sequence[aws.rds.outputs.InstanceMasterUserSecret]) -> str:

@@ -39,7 +39,7 @@ import pulumi_aws as aws
 from platform_contracts import fargate_service as fargate_contract
 from platform_contracts.fargate_service import is_secret_name
 
-from components.aws_context import AwsContext
+from components.aws_context import AwsContext, service_trust_policy
 from components.ecs_cluster import CapacityProviderShare, validate_strategy
 from components.errors import at_least, in_range, one_of, require
 from components.kms_keys import secret_decrypt_statements
@@ -1005,20 +1005,7 @@ def _volume_name(path: str) -> str:
 
 def task_trust_policy(ctx: AwsContext) -> dict[str, Any]:
     """ECS tasks of this account and region may assume the role (confused-deputy guarded)."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "ecs-tasks.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-                "Condition": {
-                    "StringEquals": {"aws:SourceAccount": ctx.account_id},
-                    "ArnLike": {"aws:SourceArn": ctx.arn("ecs", "*")},
-                },
-            }
-        ],
-    }
+    return service_trust_policy(ctx, "ecs-tasks.amazonaws.com", ctx.arn("ecs", "*"))
 
 
 def exec_task_policy(ctx: AwsContext, access: ExecAccess) -> dict[str, Any]:
