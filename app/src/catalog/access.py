@@ -9,8 +9,33 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from catalog.cache import outcome
+from catalog.cache.outcome import CacheOutcome
 
 log = logging.getLogger("catalog.access")
+
+X_CACHE: dict[CacheOutcome, tuple[bytes, bytes]] = {
+    value: (b"x-cache", value.encode()) for value in ("hit", "miss", "bypass")
+}
+"""The `X-Cache` response header for each outcome, encoded once."""
+
+
+def log_request(scope: Scope, status: int, started: float, cache: CacheOutcome | None) -> None:
+    """The JSON access log line of one request (`started` is its `time.perf_counter()`)."""
+    client = scope.get("client")
+    log.info(
+        "%s %s %d",
+        scope["method"],
+        scope["path"],
+        status,
+        extra={
+            "method": scope["method"],
+            "path": scope["path"],
+            "status": status,
+            "duration_ms": round(1000 * (time.perf_counter() - started), 2),
+            "cache": cache,
+            "client": f"{client[0]}:{client[1]}" if client else None,
+        },
+    )
 
 
 class RequestContextMiddleware:
@@ -48,7 +73,7 @@ class RequestContextMiddleware:
                     rewrite = True
                     return
                 if tracked.value is not None:
-                    message["headers"] = [*headers, (b"x-cache", tracked.value.encode())]
+                    message["headers"] = [*headers, X_CACHE[tracked.value]]
             elif rewrite and message["type"] == "http.response.body":
                 headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(self._too_large))]
                 await send({"type": "http.response.start", "status": 413, "headers": headers})
@@ -61,18 +86,4 @@ class RequestContextMiddleware:
         finally:
             outcome.end(token)
             if self.access_log:
-                client = scope.get("client")
-                log.info(
-                    "%s %s %d",
-                    scope["method"],
-                    scope["path"],
-                    status,
-                    extra={
-                        "method": scope["method"],
-                        "path": scope["path"],
-                        "status": status,
-                        "duration_ms": round(1000 * (time.perf_counter() - started), 2),
-                        "cache": tracked.value,
-                        "client": f"{client[0]}:{client[1]}" if client else None,
-                    },
-                )
+                log_request(scope, status, started, tracked.value)

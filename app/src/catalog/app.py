@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from http import HTTPStatus
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -13,13 +15,14 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.routing import Match
+from starlette.types import ASGIApp
 
 from catalog import __version__
 from catalog.access import RequestContextMiddleware
 from catalog.cache import RedisClient
 from catalog.credentials import Credentials
 from catalog.errors import ServiceError
-from catalog.fastpath import CachedProductRead, service_error_response
+from catalog.fastpath import CachedProductRead, service_error_response, unexpected_error_response
 from catalog.metrics import HttpMetricsMiddleware, Metrics
 from catalog.repository import CatalogRepository
 from catalog.resources import RepositoryFactory, open_resources
@@ -52,8 +55,33 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    log.error("unhandled error", exc_info=exc, extra={"path": request.url.path})
-    return JSONResponse({"error": "internal_error", "detail": "internal error"}, status_code=500)
+    return unexpected_error_response(exc, request.url.path)
+
+
+@dataclass(frozen=True)
+class CachedProductReadConfig:
+    """What the fast path needs from the app: its metrics and whether the access log is on."""
+
+    metrics: Metrics
+    access_log: bool
+
+
+class CatalogApp(FastAPI):
+    """FastAPI with the cached product read (`catalog.fastpath`) in front of its whole middleware stack.
+
+    Starlette builds the stack on the first request (so handlers and middleware added before then
+    count); this puts the fast path outside it, where a hit skips every layer's wrapped `send`.
+    """
+
+    def __init__(self, *, fast_read: CachedProductReadConfig | None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._fast_read = fast_read
+
+    def build_middleware_stack(self) -> ASGIApp:
+        stack = super().build_middleware_stack()
+        if self._fast_read is None:
+            return stack
+        return CachedProductRead(stack, metrics=self._fast_read.metrics, access_log=self._fast_read.access_log)
 
 
 def create_app(
@@ -92,7 +120,12 @@ def create_app(
             await resources.close()
             log.info("catalog service stopped")
 
-    app = FastAPI(
+    app = CatalogApp(
+        # The API role answers a cached product read before the framework (and the body limit: it
+        # passes on any request that carries a body).
+        fast_read=CachedProductReadConfig(metrics, settings.access_log)
+        if settings.service_role in ("all", "api")
+        else None,
         title="Catalog service",
         version=__version__,
         description="Product catalog over PostgreSQL with a Redis or Memcached cache in front.",
@@ -118,10 +151,6 @@ def create_app(
     # Installed here rather than through FastAPI(max_body_size=...) so the early 413 passes through
     # RequestContextMiddleware, which gives it the JSON error shape.
     app.add_middleware(RequestBodyLimitMiddleware, max_body_size=settings.max_request_body_bytes)
-    if settings.service_role in ("all", "api"):
-        # Inside the access log and metrics: a cached product read skips FastAPI's routing and
-        # dependency injection (and the body limit: it passes on any request that carries a body).
-        app.add_middleware(CachedProductRead)
     app.add_middleware(HttpMetricsMiddleware, metrics=metrics)
     app.add_middleware(
         RequestContextMiddleware, access_log=settings.access_log, max_body_bytes=settings.max_request_body_bytes

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
+from prometheus_client.gc_collector import GCCollector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from catalog.loopmetrics import LoopCounter, LoopCounterChild, LoopHistogram, LoopHistogramChild
 
 ENTITIES = ("product", "summary", "list", "categories")
 
@@ -21,7 +23,14 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
-        self.cache_hits = Counter("catalog_cache_hits", "Reads answered from Redis.", ["entity", "kind"], registry=r)
+        # The process's CPU, memory and file descriptors, and the collector's runs per generation
+        # (what the default registry would carry; this one is per app instance).
+        ProcessCollector(registry=r)
+        GCCollector(registry=r)
+        # The three series a cached read updates are loop metrics (catalog.loopmetrics: no locks).
+        self.cache_hits = LoopCounter(
+            "catalog_cache_hits", "Reads answered from Redis.", ["entity", "kind"], registry=r
+        )
         self.cache_misses = Counter(
             "catalog_cache_misses",
             "Reads that went to the database (one per in-process flight).",
@@ -53,7 +62,7 @@ class Metrics:
         self.cache_breaker_open = Gauge(
             "catalog_cache_breaker_open", "1 while the Redis circuit breaker is open.", registry=r
         )
-        self.cache_operation_seconds = Histogram(
+        self.cache_operation_seconds = LoopHistogram(
             "catalog_cache_operation_duration_seconds",
             "Redis call latency.",
             ["operation"],
@@ -69,7 +78,7 @@ class Metrics:
             registry=r,
         )
         self.db_errors = Counter("catalog_db_errors", "Database calls that failed.", ["kind"], registry=r)
-        self.http_request_seconds = Histogram(
+        self.http_request_seconds = LoopHistogram(
             "catalog_http_request_duration_seconds",
             "HTTP request latency by route template.",
             ["method", "route", "status"],
@@ -77,9 +86,18 @@ class Metrics:
             registry=r,
         )
         # Label lookups cost more than the increment itself; the hot path uses these bound children.
-        self.hit: dict[str, Any] = {e: self.cache_hits.labels(e, "positive") for e in ENTITIES}
-        self.negative_hit: dict[str, Any] = {e: self.cache_hits.labels(e, "negative") for e in ENTITIES}
-        self.get_seconds = self.cache_operation_seconds.labels("get")
+        self.hit: dict[str, LoopCounterChild] = {e: self.cache_hits.labels(e, "positive") for e in ENTITIES}
+        self.negative_hit: dict[str, LoopCounterChild] = {e: self.cache_hits.labels(e, "negative") for e in ENTITIES}
+        self._request_children: dict[tuple[str, str, int], LoopHistogramChild] = {}
+
+    def request_latency(self, method: str, template: str, status: int) -> LoopHistogramChild:
+        """The latency histogram child of one (method, route template, status), bound once."""
+        key = (method if method in _METHODS else "OTHER", template, status)
+        child = self._request_children.get(key)
+        if child is None:
+            child = self.http_request_seconds.labels(key[0], key[1], str(key[2]))
+            self._request_children[key] = child
+        return child
 
 
 class HttpMetricsMiddleware:
@@ -88,7 +106,6 @@ class HttpMetricsMiddleware:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
-        self._children: dict[tuple[str, str, int], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -108,10 +125,4 @@ class HttpMetricsMiddleware:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            method = scope["method"] if scope["method"] in _METHODS else "OTHER"
-            key = (method, template, status)
-            child = self._children.get(key)
-            if child is None:
-                child = self.metrics.http_request_seconds.labels(key[0], key[1], str(key[2]))
-                self._children[key] = child
-            child.observe(time.perf_counter() - start)
+            self.metrics.request_latency(scope["method"], template, status).observe(time.perf_counter() - start)

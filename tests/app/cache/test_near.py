@@ -100,11 +100,11 @@ async def test_a_hit_is_served_from_the_near_cache_after_one_redis_read(tasks: t
     assert first is not None
     assert first.payload == b'{"v":1}'
     assert len(a.near) == 1
-    gets = a.remote.metrics.cache_operation_seconds.labels("get")._sum.get()
+    gets = a.remote.metrics.cache_operation_seconds.labels("get").sum
     second = await a.lookup(key, "product")
     assert second == first
     assert a.counters["near_hits"] == 1
-    assert a.remote.metrics.cache_operation_seconds.labels("get")._sum.get() == gets  # no Redis call
+    assert a.remote.metrics.cache_operation_seconds.labels("get").sum == gets  # no Redis call
 
 
 async def test_an_entry_expires_with_its_redis_key(tasks: tuple[NearCacheLayer, ...]) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
 from catalog.app import create_app
 from catalog.fastpath import PRODUCT_PATH
 from catalog.routes.deps import get_service
@@ -9,7 +12,8 @@ from catalog.service import CatalogService
 from catalog.settings import load_settings
 from fastapi import Request
 
-from tests.app.helpers import AppUnderTest
+from tests.app.conftest import SettingsFactory
+from tests.app.helpers import AppUnderTest, running_app
 
 
 def test_the_template_it_reports_is_the_fastapi_route() -> None:
@@ -54,3 +58,55 @@ async def test_what_it_does_not_take_reaches_fastapi(svc: AppUnderTest) -> None:
     assert too_large.status_code == 413
     assert too_large.json()["error"] == "content_too_large"
     assert (await svc.client.get("/api/products/1/")).status_code in (307, 404)
+
+
+def _latency_count(text: str, status: int) -> float:
+    series = f'catalog_http_request_duration_seconds_count{{method="GET",route="{PRODUCT_PATH}",status="{status}"}} '
+    lines = [line for line in text.splitlines() if line.startswith(series)]
+    return float(lines[0].removeprefix(series)) if lines else 0.0
+
+
+async def test_it_keeps_the_metrics_the_middleware_would_record(svc: AppUnderTest) -> None:
+    # It answers outside HttpMetricsMiddleware, so it records the route's latency itself, per status.
+    before = (await svc.client.get("/metrics")).text
+    for _ in range(3):
+        assert (await svc.client.get("/api/products/2")).status_code == 200
+    assert (await svc.client.get("/api/products/999999998")).status_code == 404
+    after = (await svc.client.get("/metrics")).text
+    assert _latency_count(after, 200) - _latency_count(before, 200) == 3
+    assert _latency_count(after, 404) - _latency_count(before, 404) == 1
+
+
+async def test_a_bug_behind_it_is_the_same_logged_500(
+    svc: AppUnderTest, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken(product_id: int) -> bytes:
+        raise RuntimeError(f"bug reading {product_id}")
+
+    monkeypatch.setattr(svc.resources.service, "product_json", broken)
+    with caplog.at_level(logging.ERROR, logger="catalog.app"):
+        response = await svc.client.get("/api/products/3")
+    assert response.status_code == 500
+    assert response.json() == {"error": "internal_error", "detail": "internal error"}
+    assert "x-cache" not in response.headers  # no cache read happened
+    errors = [r for r in caplog.records if r.getMessage() == "unhandled error"]
+    assert len(errors) == 1
+    assert errors[0].exc_info is not None
+    assert "bug reading 3" in str(errors[0].exc_info[1])
+
+
+async def test_its_access_log_line_matches_the_middlewares(
+    make_settings: SettingsFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with running_app(make_settings(ACCESS_LOG="true")) as app:
+        with caplog.at_level(logging.INFO, logger="catalog.access"):
+            await app.client.get("/api/products/4")
+            await app.client.get("/api/products/4")
+            await app.client.get("/api/products/0")  # refused by the fast path: FastAPI's 422
+    lines = [r for r in caplog.records if r.name == "catalog.access"]
+    assert [(r.path, r.status, r.cache) for r in lines] == [  # type: ignore[attr-defined]
+        ("/api/products/4", 200, "miss"),
+        ("/api/products/4", 200, "hit"),
+        ("/api/products/0", 422, None),
+    ]
+    assert all(r.method == "GET" and r.duration_ms >= 0 and r.client for r in lines)  # type: ignore[attr-defined]

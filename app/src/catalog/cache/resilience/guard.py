@@ -49,18 +49,22 @@ class GuardedCall:
         self._limit = asyncio.Semaphore(max_in_flight) if max_in_flight else None
 
     async def __call__(self, operation: str, call: Callable[[], Awaitable[T]]) -> T:
+        # Every cached read runs this; the semaphore is taken with acquire/release rather than
+        # `async with` (two coroutine frames fewer per command; issue 18).
         if not self.breaker.allow():
             raise CacheUnavailableError("circuit breaker open")
+        limit = self._limit
         start = time.perf_counter()
+        if limit is not None:
+            await limit.acquire()
         try:
-            if self._limit is None:
-                result = await call()
-            else:
-                async with self._limit:
-                    result = await call()
+            result = await call()
         except self.down_errors as exc:
             self.failed(operation, exc)
             raise CacheUnavailableError(f"{operation}: {exc!r}") from exc
+        finally:
+            if limit is not None:
+                limit.release()
         self.breaker.record_success()
         self._metrics.cache_operation_seconds.labels(operation).observe(time.perf_counter() - start)
         return result
