@@ -120,10 +120,11 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         )
         rows.append(
             {
-                "target": "Redis paused: no stale reads beyond the flush (vs the no-near-cache control)",
-                "measured": f"{stale['paused']['stale_reads_in_other_after_flush_deadline']} vs "
-                f"{stale['paused_control']['stale_reads_in_other_after_flush_deadline']}",
-                "met": stale["targets"]["stale_after_flush_beyond_control"]["met"],
+                "target": "Redis paused: no stale read beyond the flush that Redis itself did not hold",
+                "measured": f"{stale['paused']['stale_reads_in_other_after_flush_deadline_not_in_redis']} "
+                f"(stale after the deadline in all: {stale['paused']['stale_reads_in_other_after_flush_deadline']}; "
+                f"control without near caches: {stale['paused_control']['stale_reads_in_other_after_flush_deadline']})",
+                "met": stale["targets"]["stale_after_flush_from_near_cache"]["met"],
             }
         )
     plan = results.get("offline_plan")
@@ -329,7 +330,17 @@ def markdown(results: dict[str, Any]) -> str:
             "",
         ]
         out += _table(
-            ["run", "writes", "p50", "p99", "max", "stale in writer", "stale in other", "after flush deadline"],
+            [
+                "run",
+                "writes",
+                "p50",
+                "p99",
+                "max",
+                "stale in writer",
+                "stale in other",
+                "after flush deadline",
+                "of which not in Redis",
+            ],
             [
                 [
                     name,
@@ -340,6 +351,7 @@ def markdown(results: dict[str, Any]) -> str:
                     str(run["stale_reads_in_writer"]),
                     str(run.get("stale_reads_in_other", "")),
                     str(run.get("stale_reads_in_other_after_flush_deadline", "-")),
+                    str(run.get("stale_reads_in_other_after_flush_deadline_not_in_redis", "-")),
                 ]
                 for name, run in (
                     ("steady, near cache on", stale["steady"]),

@@ -277,3 +277,30 @@ def test_a_flush_voids_fills_in_progress_and_a_disabled_cache_serves_nothing() -
     assert not near.insert(near.ticket("a"), entry(1), TTL_MS)
     near.enable()
     assert near.get("a") is None  # starts empty
+
+
+def test_every_read_checks_the_silence_limit_itself() -> None:
+    # The watchdog task wakes once per heartbeat and may run late (a busy loop): a read past the
+    # instant the last reply vouched for never serves the L1, whether or not the watchdog has run.
+    now = [100.0]
+    near = NearCache(max_entries=10, max_bytes=10**6, clock=lambda: now[0])
+    near.enable(trusted_for=1.0)
+    near.insert(near.ticket("a"), entry(1), TTL_MS)
+    in_flight = near.ticket("b")  # a fill that started before the silence
+    now[0] += 0.9
+    assert near.get("a") is not None
+    now[0] += 0.2  # 1.1 s since the last reply
+    assert near.get("a") is None
+    assert len(near) == 0  # flushed, not only hidden
+    assert not near.insert(in_flight, entry(1), TTL_MS)
+    assert not near.insert(near.ticket("c"), entry(1), TTL_MS)
+    assert near.stats["lapses"] == 1
+    assert near.get("a") is None
+    assert near.stats["lapses"] == 1  # one flush per lapse
+    near.heard(1.0)  # a reply again: vouched for, and empty
+    assert near.get("a") is None
+    assert near.insert(near.ticket("a"), entry(1), TTL_MS)
+    assert near.get("a") is not None
+    now[0] += 1.5
+    assert near.get("a") is None
+    assert near.stats["lapses"] == 2

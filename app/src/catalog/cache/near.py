@@ -18,6 +18,11 @@ What it guarantees, and how:
   yet subscribed, or silent for longer than the heartbeat allows (a paused or partitioned server),
   the L1 is flushed and bypassed; when tracking is back it starts empty, and fills begun before
   that are void. Reads also bypass (and flush) it while the Redis circuit breaker is not closed.
+  "Silent for longer than allowed" is checked by every read itself, on the clock: each reply on
+  the invalidation connection trusts the L1 for twice the heartbeat, and a read after that instant
+  flushes and bypasses it, however late the watchdog task gets to run (a busy loop, a paused
+  server just after a reply: issue 18's staleness benchmark found stale reads up to 0.5 s past the limit when
+  only the watchdog, which wakes once per heartbeat, decided).
 - Entries expire no later than their Redis key: a fill reads the key's remaining TTL with the value.
 Bounded by entries and by bytes, least recently used first out.
 """
@@ -27,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -73,6 +79,9 @@ class NearCache:
         self._fills: dict[str, list[FillTicket]] = {}
         self.bytes = 0
         self.enabled = False
+        # Until when the invalidation connection's last reply vouches for the L1 (clock time).
+        self._trusted_until = -math.inf
+        self._lapsed = False
         self.stats: dict[str, int] = {
             "hits": 0,
             "misses": 0,
@@ -82,6 +91,7 @@ class NearCache:
             "invalidated": 0,
             "flushes": 0,
             "expired": 0,
+            "lapses": 0,
         }
 
     def __len__(self) -> int:
@@ -90,8 +100,8 @@ class NearCache:
     # ---------------------------------------------------------------- reads
 
     def get(self, key: str) -> Entry | None:
-        """The live entry at `key`, or None (absent, expired, or tracking down)."""
-        if not self.enabled:
+        """The live entry at `key`, or None (absent, expired, tracking down or silent too long)."""
+        if not self.enabled or not self._trusted():
             return None
         found = self._entries.get(key)
         if found is None:
@@ -109,13 +119,13 @@ class NearCache:
 
     def ticket(self, key: str) -> FillTicket:
         """Take before reading `key` from Redis; pass to `insert`, and always to `release`."""
-        ticket = FillTicket(key, valid=self.enabled)
+        ticket = FillTicket(key, valid=self.enabled and self._trusted())
         self._fills.setdefault(key, []).append(ticket)
         return ticket
 
     def insert(self, ticket: FillTicket, entry: Entry, ttl_ms: int) -> bool:
         """Store what the ticket's read found, unless an invalidation or flush came since (then False)."""
-        if not (ticket.valid and self.enabled) or ttl_ms <= 0:
+        if not (ticket.valid and self.enabled and self._trusted()) or ttl_ms <= 0:
             self.stats["void_fills"] += 1
             return False
         key = ticket.key
@@ -161,10 +171,34 @@ class NearCache:
                 ticket.valid = False
         self.stats["flushes"] += 1
 
-    def enable(self) -> None:
-        """Tracking is live from now on: start empty (anything read before may have missed an invalidation)."""
+    def enable(self, trusted_for: float = math.inf) -> None:
+        """Tracking is live from now on: start empty (anything read before may have missed an invalidation).
+
+        `trusted_for`: seconds the L1 may be used without a further `heard` (the listener passes twice
+        its heartbeat; the default, forever, is for callers that manage tracking themselves).
+        """
         self.flush()
         self.enabled = True
+        self.heard(trusted_for)
+
+    def heard(self, trusted_for: float) -> None:
+        """The invalidation connection just delivered something: the L1 is vouched for `trusted_for` more seconds.
+
+        A reply arrives after every invalidation sent before it (one ordered connection), so nothing
+        was missed; after a lapse the L1 is already empty and fills again from here.
+        """
+        self._trusted_until = self._clock() + trusted_for
+        self._lapsed = False
+
+    def _trusted(self) -> bool:
+        if self._clock() <= self._trusted_until:
+            return True
+        if not self._lapsed:
+            # Silent too long: whatever the L1 holds may have missed an invalidation.
+            self._lapsed = True
+            self.flush()
+            self.stats["lapses"] += 1
+        return False
 
     def disable(self) -> None:
         """Tracking is down: flush and bypass until `enable`."""
@@ -252,7 +286,7 @@ class InvalidationListener:
 
     def _set_state(self, live: bool) -> None:
         if live:
-            self.near.enable()
+            self.near.enable(trusted_for=2 * self.heartbeat_seconds)
             self.connected.set()
         else:
             self.near.disable()
@@ -311,6 +345,7 @@ class InvalidationListener:
                 message = read.result()
                 read = None
                 last_seen = loop.time()
+                self.near.heard(2 * self.heartbeat_seconds)
                 self._handle(message)
         finally:
             for task in (beat, read):
