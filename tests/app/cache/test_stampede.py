@@ -27,11 +27,16 @@ async def test_100_concurrent_misses_of_the_expensive_read(svc: AppUnderTest) ->
     assert svc.resources.repository.queries["category_summary"] == 1
 
 
+UNDER_LOAD = {"REDIS_TIMEOUT_SECONDS": "5", "REDIS_BREAKER_THRESHOLD": "1000"}
+"""Settings for tests of lease semantics that must not turn into tests of timeouts on a busy machine."""
+
+
 async def test_across_tasks_the_lease_holder_reads_and_the_others_wait(make_settings: SettingsFactory) -> None:
-    # One key prefix, two "ECS tasks". A generous command timeout: this is about the lease, and on a
-    # loaded machine (the newcomer container runs the suite beside the host's) 51 concurrent reads
-    # can exceed the 0.25 s default, open the breaker and send B's readers to the database.
-    settings = make_settings(REDIS_TIMEOUT_SECONDS="2")
+    # One key prefix, two "ECS tasks". A generous command timeout and a breaker that does not open:
+    # this is about the lease, and on a loaded machine (the newcomer container runs the suite beside
+    # the host's, with a live-server load test on the other worker) 51 concurrent reads once exceeded
+    # the 0.25 s default and, with a 2 s timeout, still opened the breaker once (CI, issue 18).
+    settings = make_settings(**UNDER_LOAD)
     async with (
         running_app(settings, repository_factory=GatedRepository) as task_a,
         running_app(settings) as task_b,
@@ -41,7 +46,9 @@ async def test_across_tasks_the_lease_holder_reads_and_the_others_wait(make_sett
         leader = await repo_a.gate.pause(task_a.client.get("/api/products/43"))  # task A holds the lease, mid-read
 
         followers = [asyncio.create_task(task_b.client.get("/api/products/43")) for _ in range(50)]
-        await wait_until(lambda: task_b.resources.cache.counters["lease_waits"] >= 1, what="B waits on A's lease")
+        await wait_until(
+            lambda: task_b.resources.cache.counters["lease_waits"] >= 1, timeout=15, what="B waits on A's lease"
+        )
         repo_a.gate.open()
 
         responses = [await leader, *await asyncio.gather(*followers)]
@@ -53,7 +60,7 @@ async def test_across_tasks_the_lease_holder_reads_and_the_others_wait(make_sett
 
 
 async def test_a_stuck_lease_holder_delays_others_only_by_the_lease_wait(make_settings: SettingsFactory) -> None:
-    settings = make_settings(CACHE_LEASE_WAIT_SECONDS="0.2", REDIS_TIMEOUT_SECONDS="2")  # as above
+    settings = make_settings(CACHE_LEASE_WAIT_SECONDS="0.2", **UNDER_LOAD)  # as above
     async with (
         running_app(settings, repository_factory=GatedRepository) as task_a,
         running_app(settings) as task_b,
