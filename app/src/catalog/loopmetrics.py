@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
+from typing import Generic, TypeVar
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
@@ -58,32 +59,37 @@ class LoopHistogramChild:
         return list(self._counts), self.sum
 
 
-class _LoopFamily(Collector):
+ChildT = TypeVar("ChildT", LoopCounterChild, LoopHistogramChild)
+
+
+class _LoopFamily(Collector, Generic[ChildT]):
+    """A labelled family: one child per tuple of label values, created on first use."""
+
     def __init__(self, name: str, documentation: str, labelnames: Sequence[str], registry: CollectorRegistry) -> None:
         self.name = name
         self.documentation = documentation
         self.labelnames = tuple(labelnames)
+        self._children: dict[tuple[str, ...], ChildT] = {}
         registry.register(self)
 
-    def _check(self, values: tuple[str, ...]) -> None:
-        if len(values) != len(self.labelnames):
-            raise ValueError(f"{self.name}: expected labels {self.labelnames}, got {values}")
-
-
-class LoopCounter(_LoopFamily):
-    """A labelled counter family (`labels(...).inc()`), exposed as `<name>_total`."""
-
-    def __init__(self, name: str, documentation: str, labelnames: Sequence[str], registry: CollectorRegistry) -> None:
-        self._children: dict[tuple[str, ...], LoopCounterChild] = {}
-        super().__init__(name, documentation, labelnames, registry)
-
-    def labels(self, *values: str) -> LoopCounterChild:
+    def labels(self, *values: str) -> ChildT:
         """The series of these label values (created on first use)."""
         child = self._children.get(values)
         if child is None:
-            self._check(values)
-            child = self._children[values] = LoopCounterChild()
+            if len(values) != len(self.labelnames):
+                raise ValueError(f"{self.name}: expected labels {self.labelnames}, got {values}")
+            child = self._children[values] = self._new_child()
         return child
+
+    def _new_child(self) -> ChildT:
+        raise NotImplementedError
+
+
+class LoopCounter(_LoopFamily[LoopCounterChild]):
+    """A labelled counter family (`labels(...).inc()`), exposed as `<name>_total`."""
+
+    def _new_child(self) -> LoopCounterChild:
+        return LoopCounterChild()
 
     def describe(self) -> Iterator[Metric]:
         yield CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)
@@ -95,7 +101,7 @@ class LoopCounter(_LoopFamily):
         yield family
 
 
-class LoopHistogram(_LoopFamily):
+class LoopHistogram(_LoopFamily[LoopHistogramChild]):
     """A labelled histogram family (`labels(...).observe(seconds)`) with fixed bucket bounds."""
 
     def __init__(
@@ -112,16 +118,10 @@ class LoopHistogram(_LoopFamily):
             raise ValueError(f"{name}: buckets must be finite, increasing and unique, got {buckets}")
         self.bounds = bounds
         self._le = [floatToGoString(b) for b in bounds] + ["+Inf"]  # type: ignore[no-untyped-call]
-        self._children: dict[tuple[str, ...], LoopHistogramChild] = {}
         super().__init__(name, documentation, labelnames, registry)
 
-    def labels(self, *values: str) -> LoopHistogramChild:
-        """The series of these label values (created on first use)."""
-        child = self._children.get(values)
-        if child is None:
-            self._check(values)
-            child = self._children[values] = LoopHistogramChild(self.bounds)
-        return child
+    def _new_child(self) -> LoopHistogramChild:
+        return LoopHistogramChild(self.bounds)
 
     def describe(self) -> Iterator[Metric]:
         yield HistogramMetricFamily(self.name, self.documentation, labels=self.labelnames)
