@@ -7,13 +7,13 @@ error middleware, FastAPI's telemetry and body-limit layers, our access-log and 
 Measured over HTTP, each layer costs a few times what a micro-benchmark says (issue 18: the stack
 above the cache read cost more than the read's own Python), so a hit runs none of it.
 
-This pure ASGI app sits outside Starlette's `ServerErrorMiddleware` (`CatalogApp` installs it when
-the stack is built) and does, for the requests it answers, exactly what those layers would: the
-same validation (ASCII digits, 1..MAX_BIGINT), body, headers and error shapes (`ServiceError` JSON,
-the 500 JSON of an unexpected error, logged), the `X-Cache` header, the latency histogram under the
-FastAPI route's template and, when on, the access log line. Anything else (another route or method,
-a malformed or out-of-range id, a GET with a body) goes on to the framework unchanged, which keeps
-the OpenAPI route, its 422s, 405s and 413s.
+This runs before the framework (`CatalogApp.__call__` dispatches to it, ahead of FastAPI's own
+`__call__` and Starlette's `ServerErrorMiddleware`) and does, for the requests it answers, exactly
+what those layers would: the same validation (ASCII digits, 1..MAX_BIGINT), body, headers and
+error shapes (`ServiceError` JSON, the 500 JSON of an unexpected error, logged), the `X-Cache`
+header, the latency histogram under the FastAPI route's template and, when on, the access log
+line. Anything else (another route or method, a malformed or out-of-range id, a GET with a body)
+goes on to the framework unchanged, which keeps the OpenAPI route, its 422s, 405s and 413s.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from __future__ import annotations
 import logging
 import time
 
+from starlette.datastructures import State
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope, Send
 
 from catalog.access import X_CACHE, log_request
 from catalog.cache import outcome
@@ -68,27 +69,36 @@ def _has_body(scope: Scope) -> bool:
 
 
 class CachedProductRead:
-    """Pure ASGI app answering valid `GET /api/products/{id}` from the service's cached JSON bytes."""
+    """Answers valid `GET /api/products/{id}` from the service's cached JSON bytes, before the framework.
 
-    def __init__(self, app: ASGIApp, *, metrics: Metrics, access_log: bool) -> None:
-        self.app = app
+    `CatalogApp.__call__` asks `match` of every request and awaits `answer` for those it takes: one
+    coroutine frame above the cache read, where a middleware would be three (FastAPI's and
+    Starlette's `__call__` and its own), each resumed again whenever the read waits for Redis.
+    """
+
+    def __init__(self, state: State, *, metrics: Metrics, access_log: bool) -> None:
+        self._state = state  # the app's: `resources` is there once the lifespan started
         self._metrics = metrics
         self._access_log = access_log
         # The histogram child of the common answer, bound once (a label lookup costs more than the observe).
         self._ok_latency = metrics.request_latency("GET", PRODUCT_PATH, 200)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    @staticmethod
+    def match(scope: Scope) -> int | None:
+        """The product id of a request this path answers; None sends it on to the framework."""
         if scope["type"] != "http" or scope["method"] != "GET" or not scope["path"].startswith(_PREFIX):
-            await self.app(scope, receive, send)
-            return
+            return None
         product_id = _product_id(scope["path"])
         if product_id is None or _has_body(scope):
-            await self.app(scope, receive, send)
-            return
+            return None
+        return product_id
+
+    async def answer(self, scope: Scope, product_id: int, send: Send) -> None:
+        """Send the product's JSON (or the error the framework would have sent), timed and logged."""
         started = time.perf_counter()
         tracked, token = outcome.begin()
         try:
-            body = await scope["app"].state.resources.service.product_json(product_id)
+            body = await self._state.resources.service.product_json(product_id)
             status = 200
             headers = [_CONTENT_TYPE, (b"content-length", b"%d" % len(body))]
         except ServiceError as exc:

@@ -58,12 +58,13 @@ class CacheLayer:
 
     # ---------------------------------------------------------------- reads
 
-    async def lookup(self, key: str, entity: str) -> Entry | None:
-        """The entry at `key`, or None on a miss; raises `CacheUnavailableError` when the cache is unusable."""
-        entry = await self.remote.lookup(key, entity)
-        if entry is not None:
-            outcome.record("hit")
-        return entry
+    def lookup(self, key: str, entity: str) -> Awaitable[Entry | None]:
+        """The entry at `key`, or None on a miss; raises `CacheUnavailableError` when the cache is unusable.
+
+        The remote tier's own coroutine, not one wrapping it (the remote tier notes the hit as the
+        request's outcome where it counts it; issue 18). The near layer overrides this.
+        """
+        return self.remote.lookup(key, entity)
 
     async def get_or_load(self, key: str, entity: str, load: Loader) -> Entry:
         """Read-through: the cached entry, else `load_on_miss`; `load_uncached` when the cache is unusable."""

@@ -42,7 +42,6 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from catalog.cache import outcome
 from catalog.cache.codec import Entry
 from catalog.cache.layer import CacheLayer
 from catalog.cache.remote import RemoteCache
@@ -383,7 +382,6 @@ class NearCacheLayer(CacheLayer):
         if entry is not None:
             self.remote.count_hit(entry, entity)
             self.counters["near_hits"] += 1
-            outcome.record("hit")
             return entry
         ticket = near.ticket(key)
         try:
@@ -398,7 +396,6 @@ class NearCacheLayer(CacheLayer):
             near.insert(ticket, entry, ttl_ms)
         finally:
             near.release(ticket)
-        outcome.record("hit")
         return entry
 
     def _evict(self, logical_keys: Iterable[str]) -> None:

@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from catalog.cache import outcome
 from catalog.cache.backends.base import CacheBackend, Lease, LeaseStatus
 from catalog.cache.codec import CorruptEntryError, Entry, decode
 from catalog.cache.keys import KeySpace
@@ -111,12 +112,12 @@ class RemoteCache:
 
     async def lookup(self, key: str, entity: str) -> Entry | None:
         """The entry at `key`, or None on a miss; raises `CacheUnavailableError` when the cache is unusable."""
-        raw = await self.call("get", lambda: self.backend.get(key))
+        raw = await self.call("get", self.backend.get, key)
         return self._decoded(raw, key, entity)
 
     async def lookup_with_ttl(self, key: str, entity: str) -> tuple[Entry, int] | None:
         """As `lookup`, with the entry's remaining TTL in ms (one round trip; the near cache's fill)."""
-        raw, ttl_ms = await self.call("get", lambda: self.backend.get_with_ttl(key))
+        raw, ttl_ms = await self.call("get", self.backend.get_with_ttl, key)
         entry = self._decoded(raw, key, entity)
         return None if entry is None else (entry, ttl_ms)
 
@@ -132,7 +133,8 @@ class RemoteCache:
         return entry
 
     def count_hit(self, entry: Entry, entity: str) -> None:
-        """Count a read the cache answered (positive or negative entry)."""
+        """Count a read the cache answered (positive or negative entry), and note it as the request's outcome."""
+        outcome.record("hit")
         if entry.payload is None:
             self.counters["negative_hits"] += 1
             self.metrics.negative_hit[entity].inc()
@@ -152,7 +154,7 @@ class RemoteCache:
         delay = 0.002
         waited = False
         while True:
-            reply = await self.call("lease", lambda: self.backend.get_or_lease(key, token, self._lease_ms))
+            reply = await self.call("lease", self.backend.get_or_lease, key, token, self._lease_ms)
             if reply.status is LeaseStatus.HIT:
                 if waited:
                     self.counters["lease_wait_hits"] += 1
@@ -177,14 +179,14 @@ class RemoteCache:
     async def acquire_lease_once(self, key: str) -> Lease | None:
         """A lease on `key` if nobody holds one and the entry is absent; never waits."""
         token = secrets.token_hex(8)
-        reply = await self.call("lease", lambda: self.backend.get_or_lease(key, token, self._lease_ms))
+        reply = await self.call("lease", self.backend.get_or_lease, key, token, self._lease_ms)
         return reply.lease if reply.status is LeaseStatus.GRANTED else None
 
     async def fill(self, key: str, lease: Lease, entry: Entry) -> bool | None:
         """Store a database read under our lease: True; False when a write took the lease away; None on error."""
         ttl_ms = self.ttl_ms(entry)
         try:
-            stored = await self.call("fill", lambda: self.backend.fill(key, lease, entry.encode(), ttl_ms))
+            stored = await self.call("fill", self.backend.fill, key, lease, entry.encode(), ttl_ms)
         except CacheUnavailableError:
             self.metrics.cache_fills.labels("error").inc()
             return None
@@ -196,14 +198,14 @@ class RemoteCache:
     async def release(self, key: str, lease: Lease) -> None:
         """Give a lease back after a failed database read (else it expires by itself)."""
         with contextlib.suppress(CacheUnavailableError):
-            await self.call("release", lambda: self.backend.release(key, lease))
+            await self.call("release", self.backend.release, key, lease)
 
     async def generation(self, scope: str) -> str | None:
         """The current generation of a list scope, or None when the cache is unusable (then skip it)."""
         fresh = secrets.token_hex(6)
         key = self.keys.generation(scope)
         try:
-            return await self.call("generation", lambda: self.backend.generation(key, fresh, GENERATION_TTL_MS))
+            return await self.call("generation", self.backend.generation, key, fresh, GENERATION_TTL_MS)
         except CacheUnavailableError:
             return None
 
@@ -218,7 +220,7 @@ class RemoteCache:
         if not batch:
             return 0
         try:
-            deleted = await self.call("invalidate", lambda: self._delete_logical(batch))
+            deleted = await self.call("invalidate", self._delete_logical, batch)
         except CacheUnavailableError:
             self._defer(batch)
             return None
@@ -250,9 +252,7 @@ class RemoteCache:
         key = self.keys.entry(logical)
         ttl_ms = self.ttl_ms(entry)
         try:
-            stored = await self.call(
-                "put", lambda: self.backend.put_versioned(key, entry.version, entry.encode(), ttl_ms)
-            )
+            stored = await self.call("put", self.backend.put_versioned, key, entry.version, entry.encode(), ttl_ms)
         except CacheUnavailableError:
             self._defer([logical])
             return None
@@ -268,8 +268,7 @@ class RemoteCache:
         """Remove every key whose logical key starts with `logical_prefix`; raise if the cache is unusable."""
         try:
             return await self.call(
-                "invalidate_prefix",
-                lambda: self.backend.delete_matching(self.keys.match(logical_prefix), logical_prefix),
+                "invalidate_prefix", self.backend.delete_matching, self.keys.match(logical_prefix), logical_prefix
             )
         except CacheUnavailableError:
             self.deferred.add_prefix(logical_prefix)
@@ -284,7 +283,7 @@ class RemoteCache:
 
     async def _deliver_guarded(self, logical_keys: list[str]) -> None:
         # A drain's delete: guarded like any command, and never queued (the outbox rows stay instead).
-        await self.call("invalidate", lambda: self._delete_logical(logical_keys))
+        await self.call("invalidate", self._delete_logical, logical_keys)
         self.metrics.cache_invalidations.labels("outbox").inc(len(logical_keys))
 
     async def _drain_outbox(self) -> None:

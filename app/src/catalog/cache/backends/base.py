@@ -8,6 +8,7 @@ guarded call turns those into "the cache is unavailable" and the breaker counts 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, ClassVar
@@ -52,8 +53,11 @@ class CacheBackend(ABC):
     """Exceptions that mean "the cache cannot serve us now"."""
 
     @abstractmethod
-    async def get(self, key: str) -> bytes | None:
-        """The value at `key`, None when absent (a fill in progress counts as absent)."""
+    def get(self, key: str) -> Awaitable[bytes | None]:
+        """The value at `key`, None when absent (a fill in progress counts as absent).
+
+        Any awaitable: a backend may hand on its client's coroutine rather than wrap it in its own.
+        """
 
     async def get_with_ttl(self, key: str) -> tuple[bytes | None, int]:
         """The value and its remaining TTL in ms; only a backend that can host a near cache has it."""

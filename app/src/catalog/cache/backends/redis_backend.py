@@ -9,8 +9,9 @@ longer be stored. Write-through puts compare the row version inside Redis.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import RedisCluster
 from redis.exceptions import RedisError
@@ -81,6 +82,9 @@ class RedisBackend(CacheBackend):
     down_errors = (RedisError, OSError, TimeoutError)
 
     def __init__(self, client: RedisClient, keys: KeySpace) -> None:
+        if client.get_encoder().decode_responses:
+            # Entries are bytes (codec), and `get` hands redis-py's reply on unconverted.
+            raise ValueError("the Redis cache backend needs a client with decode_responses=False")
         self.client = client
         self._keys = keys
         self._get_or_lease = client.register_script(_GET_OR_LEASE)
@@ -89,9 +93,9 @@ class RedisBackend(CacheBackend):
         self._put = client.register_script(_PUT_VERSIONED)
         self._generation = client.register_script(_GENERATION)
 
-    async def get(self, key: str) -> bytes | None:
-        raw = await self.client.get(key)
-        return raw.encode() if isinstance(raw, str) else raw
+    def get(self, key: str) -> Awaitable[bytes | None]:
+        # redis-py's own coroutine, not one awaiting it: a frame fewer on every cached read (issue 18).
+        return cast("Awaitable[bytes | None]", self.client.get(key))
 
     async def get_with_ttl(self, key: str) -> tuple[bytes | None, int]:
         """The value and its remaining TTL in ms (-1: none, -2: absent), pipelined in one round trip."""
@@ -99,7 +103,7 @@ class RedisBackend(CacheBackend):
         pipe.get(key)
         pipe.pttl(key)
         raw, ttl_ms = await pipe.execute()
-        return (raw.encode() if isinstance(raw, str) else raw), int(ttl_ms)
+        return raw, int(ttl_ms)
 
     async def get_or_lease(self, key: str, token: str, lease_ms: int) -> LeaseReply:
         reply: list[Any] = await self._get_or_lease(keys=[key, self._keys.lease(key)], args=[token, lease_ms])

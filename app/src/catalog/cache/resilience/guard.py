@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TypeVar, TypeVarTuple
 
 from catalog.cache.resilience.breaker import CircuitBreaker
+from catalog.cache.resilience.inflight import InFlightLimit
 from catalog.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+Args = TypeVarTuple("Args")
 
 
 class CacheUnavailableError(Exception):
@@ -44,21 +45,21 @@ class GuardedCall:
         self._metrics = metrics
         self._counters = counters
         self._on_open = on_open
-        # The Redis cluster client's per-node pool raises when exhausted; this bounds in-flight
-        # commands to the pool size so callers wait instead.
-        self._limit = asyncio.Semaphore(max_in_flight) if max_in_flight else None
+        # The Redis pools raise when exhausted; this bounds in-flight commands to the pool size so
+        # callers wait instead.
+        self._limit = InFlightLimit(max_in_flight) if max_in_flight else None
 
-    async def __call__(self, operation: str, call: Callable[[], Awaitable[T]]) -> T:
-        # Every cached read runs this; the semaphore is taken with acquire/release rather than
-        # `async with` (two coroutine frames fewer per command; issue 18).
+    async def __call__(self, operation: str, command: Callable[[*Args], Awaitable[T]], *args: *Args) -> T:
+        """`await command(*args)`, guarded (the command and its arguments, not a closure: one call fewer)."""
+        # Every cached read runs this: one coroutine frame, and a free slot costs one attribute test.
         if not self.breaker.allow():
             raise CacheUnavailableError("circuit breaker open")
         limit = self._limit
         start = time.perf_counter()
-        if limit is not None:
-            await limit.acquire()
+        if limit is not None and not limit.try_acquire():
+            await limit.wait()
         try:
-            result = await call()
+            result = await command(*args)
         except self.down_errors as exc:
             self.failed(operation, exc)
             raise CacheUnavailableError(f"{operation}: {exc!r}") from exc
