@@ -75,13 +75,19 @@ async def test_waiters_are_served_in_arrival_order_and_newcomers_do_not_overtake
     assert limit.free == 1
 
 
-async def test_a_cancelled_waiter_leaves_the_queue() -> None:
+async def two_waiters() -> tuple[InFlightLimit, list[int], asyncio.Task[None], asyncio.Task[None]]:
+    """A one-slot limit whose slot is taken, and two holders (labelled 1 and 2) queued for it."""
     limit = InFlightLimit(1)
     assert limit.try_acquire()
     order: list[int] = []
-    gone = asyncio.create_task(hold(limit, order, 1))
-    stays = asyncio.create_task(hold(limit, order, 2))
+    first = asyncio.create_task(hold(limit, order, 1))
+    second = asyncio.create_task(hold(limit, order, 2))
     await asyncio.sleep(0)
+    return limit, order, first, second
+
+
+async def test_a_cancelled_waiter_leaves_the_queue() -> None:
+    limit, order, gone, stays = await two_waiters()
     gone.cancel()
     await asyncio.sleep(0)
     assert limit.waiting == 1
@@ -93,12 +99,7 @@ async def test_a_cancelled_waiter_leaves_the_queue() -> None:
 
 
 async def test_a_waiter_cancelled_after_the_handover_passes_its_slot_on() -> None:
-    limit = InFlightLimit(1)
-    assert limit.try_acquire()
-    order: list[int] = []
-    handed = asyncio.create_task(hold(limit, order, 1))
-    nxt = asyncio.create_task(hold(limit, order, 2))
-    await asyncio.sleep(0)
+    limit, order, handed, nxt = await two_waiters()
     limit.release()  # the slot is handed to `handed`, which has not run yet
     handed.cancel()
     await asyncio.gather(handed, nxt, return_exceptions=True)
